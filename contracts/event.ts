@@ -1,0 +1,65 @@
+/** The completion event on the SNS topic: exactly one per accepted request. */
+import { z } from 'zod';
+import { ErrorInfoSchema } from './status.js';
+
+export const EVENT_VERSION = 1;
+export const TERMINAL_STATUSES = ['succeeded', 'failed', 'rejected'] as const;
+export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
+export const ENGINES = ['comfyui', 'preview'] as const;
+
+export const EventParametersSchema = z.object({
+  steps: z.number().int(),
+  resolution: z.number().int(),
+  frame_length: z.number().int(),
+  seed: z.number().int().describe('The resolved seed (never 0).'),
+  interpolation: z.number().int(),
+});
+
+export const CompletionEventSchema = z
+  .object({
+    type: z.enum(['heritage.request.succeeded', 'heritage.request.failed', 'heritage.request.rejected']),
+    version: z.literal(EVENT_VERSION),
+    request_id: z.string(),
+    client_reference: z.string().nullable().describe('Echo of the manifest client_reference, or null.'),
+    bucket: z.string(),
+    status: z.enum(TERMINAL_STATUSES),
+    engine: z
+      .enum(ENGINES)
+      .nullable()
+      .describe('Which engine made the frames. "preview" is a CPU interpolation, never AI output.'),
+    frames: z
+      .object({
+        prefix: z.string(),
+        count: z.number().int().positive(),
+        width: z.number().int().positive(),
+        height: z.number().int().positive(),
+        fps: z.number().int().positive(),
+        format: z.literal('png'),
+      })
+      .nullable(),
+    video: z.object({ key: z.string() }).nullable(),
+    result_key: z.string().nullable(),
+    parameters: EventParametersSchema.nullable().describe('Null only when the manifest could not be parsed.'),
+    timings_ms: z
+      .object({
+        queued: z.number().nonnegative(),
+        provision: z.number().nonnegative(),
+        inference: z.number().nonnegative(),
+        upload: z.number().nonnegative(),
+        total: z.number().nonnegative(),
+      })
+      .nullable(),
+    error: ErrorInfoSchema.nullable(),
+  })
+  .describe('Heritage completion event, published once per request on the completions topic.');
+
+export type CompletionEvent = z.infer<typeof CompletionEventSchema>;
+
+/** SNS message attributes, so subscribers can filter by type or status without parsing the body. */
+export function eventAttributes(event: CompletionEvent): { type: string; status: string } {
+  return { type: event.type, status: event.status };
+}
+
+export function eventType(status: TerminalStatus): CompletionEvent['type'] {
+  return `heritage.request.${status}`;
+}

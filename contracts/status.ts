@@ -1,0 +1,61 @@
+/** The request lifecycle document at requests/<id>/status.json, and the transitions it may take. */
+import { z } from 'zod';
+import { ERROR_CODES } from './errors.js';
+
+export const REQUEST_STATES = ['queued', 'running', 'succeeded', 'failed', 'rejected'] as const;
+export type RequestState = (typeof REQUEST_STATES)[number];
+
+export const TERMINAL_STATES: readonly RequestState[] = ['succeeded', 'failed', 'rejected'];
+
+/** Allowed moves. `running → queued` is a retry after a worker let the message go (SIGTERM, crash). */
+export const TRANSITIONS: Readonly<Record<RequestState, readonly RequestState[]>> = {
+  queued: ['running', 'failed'],
+  running: ['running', 'queued', 'succeeded', 'failed'],
+  succeeded: [],
+  failed: [],
+  rejected: [],
+};
+
+export const ErrorInfoSchema = z
+  .object({
+    code: z.enum(ERROR_CODES).describe('Stable error code; branch on this, never on the message.'),
+    message: z.string().describe('Human-readable explanation.'),
+    retryable: z.boolean().describe('Whether sending the same request again could succeed.'),
+    details: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('Structured context, such as node errors.'),
+  })
+  .describe('Why a request failed or was rejected.');
+
+export const StatusSchema = z
+  .object({
+    version: z.literal(1),
+    request_id: z.string(),
+    state: z.enum(REQUEST_STATES),
+    created_at: z.string().describe('ISO-8601 time the request was claimed.'),
+    updated_at: z.string().describe('ISO-8601 time of this write.'),
+    seed: z.number().int().optional().describe('The resolved seed.'),
+    client_reference: z.string().optional(),
+    manifest_etag: z.string().optional(),
+    attempt: z.number().int().min(0).optional().describe('How many times a worker has taken the request.'),
+    worker_id: z.string().optional(),
+    heartbeat_at: z.string().optional().describe('ISO-8601 time a worker last showed it is alive.'),
+    progress: z
+      .object({ percent: z.number().min(0).max(100), phase: z.string() })
+      .optional()
+      .describe('Progress while running.'),
+    result_key: z.string().optional(),
+    error: ErrorInfoSchema.optional(),
+  })
+  .describe('Lifecycle of one Heritage request.');
+
+export type StatusDocument = z.infer<typeof StatusSchema>;
+
+export function isTerminal(state: RequestState): boolean {
+  return TERMINAL_STATES.includes(state);
+}
+
+export function canTransition(from: RequestState, to: RequestState): boolean {
+  return TRANSITIONS[from].includes(to);
+}

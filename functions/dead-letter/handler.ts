@@ -1,0 +1,4 @@
+/** Placeholder until the dispatch issue lands: the infra stack bundles this entry point. */
+export async function handler(): Promise<void> {
+  throw new Error('dead-letter: not implemented yet');
+}
