@@ -1,0 +1,117 @@
+/** ObjectStore over S3. Conditional writes map S3's 412/409 answers to PreconditionFailed. */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  paginateListObjectsV2,
+  type S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import {
+  type ObjectHead,
+  type ObjectStore,
+  PreconditionFailed,
+  type PutOptions,
+  type StoredObject,
+} from '../../contracts/ports.js';
+
+function isNotFound(error: unknown): boolean {
+  return (
+    error instanceof S3ServiceException &&
+    (error.name === 'NotFound' || error.name === 'NoSuchKey' || error.$metadata.httpStatusCode === 404)
+  );
+}
+
+function isConditionLost(error: unknown): boolean {
+  return (
+    error instanceof S3ServiceException &&
+    (error.name === 'PreconditionFailed' ||
+      error.name === 'ConditionalRequestConflict' ||
+      error.$metadata.httpStatusCode === 412)
+  );
+}
+
+function totalSizeOf(contentRange: string | undefined, contentLength: number | undefined): number {
+  const total = contentRange?.split('/')[1];
+  return total !== undefined && total !== '*' ? Number(total) : (contentLength ?? 0);
+}
+
+export class S3ObjectStore implements ObjectStore {
+  constructor(
+    private readonly s3: S3Client,
+    readonly bucket: string,
+  ) {}
+
+  async head(key: string): Promise<ObjectHead | undefined> {
+    try {
+      const out = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return {
+        size: out.ContentLength ?? 0,
+        etag: out.ETag ?? '',
+        ...(out.ContentType === undefined ? {} : { contentType: out.ContentType }),
+      };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async get(key: string, range?: { start: number; end: number }): Promise<StoredObject | undefined> {
+    try {
+      const out = await this.s3.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          ...(range === undefined ? {} : { Range: `bytes=${range.start}-${range.end}` }),
+        }),
+      );
+      const body = out.Body === undefined ? new Uint8Array() : await out.Body.transformToByteArray();
+      return {
+        body,
+        size: totalSizeOf(out.ContentRange, out.ContentLength),
+        etag: out.ETag ?? '',
+        ...(out.ContentType === undefined ? {} : { contentType: out.ContentType }),
+      };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string }> {
+    try {
+      const out = await this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ...(options.contentType === undefined ? {} : { ContentType: options.contentType }),
+          ...(options.ifNoneMatch === undefined ? {} : { IfNoneMatch: options.ifNoneMatch }),
+          ...(options.ifMatch === undefined ? {} : { IfMatch: options.ifMatch }),
+        }),
+      );
+      return { etag: out.ETag ?? '' };
+    } catch (error) {
+      if (isConditionLost(error) || (options.ifMatch !== undefined && isNotFound(error))) {
+        throw new PreconditionFailed(key);
+      }
+      throw error;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  async *list(prefix: string): AsyncIterable<{ key: string; size: number }> {
+    for await (const page of paginateListObjectsV2(
+      { client: this.s3 },
+      { Bucket: this.bucket, Prefix: prefix },
+    )) {
+      for (const item of page.Contents ?? []) {
+        if (item.Key !== undefined) yield { key: item.Key, size: item.Size ?? 0 };
+      }
+    }
+  }
+}

@@ -1,0 +1,20 @@
+/** SDK v3 clients for an endpoint: the local stack when `endpoint` is given, real AWS otherwise. */
+import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-aws.js';
+
+export interface AwsClients {
+  s3: S3Client;
+  sqs: SQSClient;
+  sns: SNSClient;
+}
+
+export function localAwsClients(endpoint: string, region = LOCAL_REGION): AwsClients {
+  const common = { endpoint, region, credentials: LOCAL_CREDENTIALS };
+  return {
+    s3: new S3Client({ ...common, forcePathStyle: true }),
+    sqs: new SQSClient(common),
+    sns: new SNSClient(common),
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * The local AWS stand-in: fauxqs (S3, SQS, SNS over the real wire protocol) in-process, behind the
+ * conditional-write gateway, with the same bucket, queues and topic the cloud stack creates.
+ */
+import { startFauxqs } from 'fauxqs';
+import { startConditionalWriteGateway } from './conditional-write-gateway.js';
+
+export const LOCAL_NAMES = {
+  bucket: 'heritage-requests',
+  modelBucket: 'heritage-models',
+  intakeQueue: 'heritage-intake',
+  intakeDlq: 'heritage-intake-dlq',
+  workQueue: 'heritage-work',
+  workDlq: 'heritage-work-dlq',
+  topic: 'heritage-completions',
+} as const;
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_CREDENTIALS = {
+  accessKeyId: 'heritage-local',
+  secretAccessKey: 'heritage-local',
+} as const;
+
+export interface LocalAwsOptions {
+  /** Port for the gateway clients talk to; 0 picks a free one. */
+  port?: number;
+  /** Receives before a work message moves to the work DLQ. */
+  maxReceiveCount?: number;
+  workVisibilitySeconds?: number;
+}
+
+export interface LocalAws {
+  /** The endpoint every SDK client uses (AWS_ENDPOINT_URL). */
+  endpoint: string;
+  region: string;
+  bucket: string;
+  modelBucket: string;
+  intakeQueueUrl: string;
+  intakeDlqUrl: string;
+  workQueueUrl: string;
+  workDlqUrl: string;
+  topicArn: string;
+  /** Creates a queue subscribed to the completions topic and returns its URL. */
+  subscribeQueue(name: string): string;
+  stop(): Promise<void>;
+}
+
+export async function startLocalAws(options: LocalAwsOptions = {}): Promise<LocalAws> {
+  const server = await startFauxqs({ port: 0, logger: false, defaultRegion: LOCAL_REGION });
+  const intakeDlq = server.createQueue(LOCAL_NAMES.intakeDlq);
+  const workDlq = server.createQueue(LOCAL_NAMES.workDlq);
+  const redrive = (arn: string) =>
+    JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: String(options.maxReceiveCount ?? 3) });
+  const intake = server.createQueue(LOCAL_NAMES.intakeQueue, {
+    attributes: { VisibilityTimeout: '30', RedrivePolicy: redrive(intakeDlq.queueArn) },
+  });
+  const work = server.createQueue(LOCAL_NAMES.workQueue, {
+    attributes: {
+      VisibilityTimeout: String(options.workVisibilitySeconds ?? 60),
+      RedrivePolicy: redrive(workDlq.queueArn),
+    },
+  });
+  const { topicArn } = server.createTopic(LOCAL_NAMES.topic);
+  server.createBucket(LOCAL_NAMES.bucket);
+  server.createBucket(LOCAL_NAMES.modelBucket);
+  const gateway = await startConditionalWriteGateway(server.address, options.port ?? 0);
+  return {
+    endpoint: gateway.endpoint,
+    region: LOCAL_REGION,
+    bucket: LOCAL_NAMES.bucket,
+    modelBucket: LOCAL_NAMES.modelBucket,
+    intakeQueueUrl: intake.queueUrl,
+    intakeDlqUrl: intakeDlq.queueUrl,
+    workQueueUrl: work.queueUrl,
+    workDlqUrl: workDlq.queueUrl,
+    topicArn,
+    subscribeQueue(name) {
+      const queue = server.createQueue(name);
+      server.subscribe({ topic: LOCAL_NAMES.topic, queue: name });
+      return queue.queueUrl;
+    },
+    async stop() {
+      await gateway.close();
+      await server.stop();
+    },
+  };
+}
