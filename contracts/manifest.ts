@@ -30,6 +30,11 @@ export function nearestValidFrameLengths(value: number): number[] {
   return [...new Set(candidates)];
 }
 
+export const VALID_FRAME_LENGTHS = Array.from(
+  { length: (FRAME_LENGTH.max - FRAME_LENGTH.min) / 4 + 1 },
+  (_, i) => FRAME_LENGTH.min + 4 * i,
+);
+
 const FrameLengthSchema = z
   .number()
   .int()
@@ -43,6 +48,7 @@ const FrameLengthSchema = z
       });
     }
   })
+  .meta({ enum: VALID_FRAME_LENGTHS })
   .describe(
     'Frames Wan generates: 4n+1 between 17 and 129. Output frames = (frame_length - 1) x interpolation + 1.',
   );
@@ -53,6 +59,7 @@ const ResolutionSchema = z
   .refine((v) => (RESOLUTIONS as readonly number[]).includes(v), {
     message: `must be one of ${RESOLUTIONS.join(', ')}`,
   })
+  .meta({ enum: [...RESOLUTIONS] })
   .describe('Short side of the output in pixels; the long side follows the start image aspect ratio.');
 
 const generation = {
