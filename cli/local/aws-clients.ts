@@ -10,8 +10,16 @@ export interface AwsClients {
   sns: SNSClient;
 }
 
-export function localAwsClients(endpoint: string, region = LOCAL_REGION): AwsClients {
-  const common = { endpoint, region, credentials: LOCAL_CREDENTIALS };
+export function localAwsClients(
+  endpoint: string,
+  options: { region?: string; maxAttempts?: number } = {},
+): AwsClients {
+  const common = {
+    endpoint,
+    region: options.region ?? LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+  };
   return {
     s3: new S3Client({ ...common, forcePathStyle: true }),
     sqs: new SQSClient(common),

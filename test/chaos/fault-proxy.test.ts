@@ -1,0 +1,55 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localAwsClients } from '../../cli/local/aws-clients.js';
+import { type Emulator, startEmulator } from '../support/emulator.js';
+import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
+
+let aws: Emulator;
+let proxy: FaultProxy;
+beforeAll(async () => {
+  aws = await startEmulator();
+  proxy = await startFaultProxy(aws.endpoint);
+});
+afterAll(async () => {
+  await proxy.close();
+  await aws.stop();
+});
+
+describe('fault proxy', () => {
+  it('fails S3, SQS and SNS calls with service-shaped errors that the SDK reports', async () => {
+    const clients = localAwsClients(proxy.endpoint, { maxAttempts: 1 });
+    proxy.inject({ service: 's3', operation: 'PUT', kind: 'throttle', times: 1 });
+    proxy.inject({ service: 'sqs', operation: 'SendMessage', kind: 'internal-error', times: 1 });
+    proxy.inject({ service: 'sns', operation: 'Publish', kind: 'throttle', times: 1 });
+
+    const [s3, sqs, sns] = await Promise.allSettled([
+      clients.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: 'outputs/x/a.txt', Body: 'a' })),
+      clients.sqs.send(new SendMessageCommand({ QueueUrl: aws.workQueueUrl, MessageBody: 'x' })),
+      clients.sns.send(new PublishCommand({ TopicArn: aws.topicArn, Message: 'x' })),
+    ]);
+
+    expect(s3).toMatchObject({ status: 'rejected', reason: { name: 'SlowDown' } });
+    expect(sqs).toMatchObject({ status: 'rejected', reason: { $metadata: { httpStatusCode: 500 } } });
+    expect(sns).toMatchObject({ status: 'rejected', reason: { name: 'Throttling' } });
+    expect(proxy.injected()).toEqual({ 's3:throttle': 1, 'sqs:internal-error': 1, 'sns:throttle': 1 });
+  });
+
+  it('lets the SDK retry through a transient fault', async () => {
+    const clients = localAwsClients(proxy.endpoint);
+    proxy.inject({
+      service: 's3',
+      operation: 'PUT',
+      key: /^outputs\/retry\//,
+      kind: 'internal-error',
+      times: 2,
+    });
+
+    await clients.s3.send(
+      new PutObjectCommand({ Bucket: aws.bucket, Key: 'outputs/retry/a.txt', Body: 'a' }),
+    );
+
+    expect(new TextDecoder().decode((await aws.objects.get('outputs/retry/a.txt'))?.body)).toBe('a');
+  });
+});
