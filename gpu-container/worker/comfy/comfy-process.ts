@@ -1,0 +1,126 @@
+import type { ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ComfyUnavailableError, EngineCrashedError } from '../../../contracts/errors.js';
+import { type SystemStats, SystemStatsSchema } from './comfy-messages.js';
+
+export interface ProcessExit {
+  pid: number | undefined;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** The ComfyUI process Heritage started, watched so that its death is noticed at once. */
+export interface ProcessWatch {
+  readonly pid: number | undefined;
+  /** Resolves when the process has exited; never rejects. */
+  readonly exited: Promise<ProcessExit>;
+  hasExited(): boolean;
+  /** Stops polling (a PID watch); the child-process watch needs no cleanup. */
+  dispose(): void;
+}
+
+/**
+ * Watches a ChildProcess through its exit event, or a bare PID (a process we did not spawn) by
+ * probing it with signal 0 every `pollMs`.
+ */
+export function watchProcess(target: ChildProcess | number, pollMs = 250): ProcessWatch {
+  return typeof target === 'number' ? watchPid(target, pollMs) : watchChild(target);
+}
+
+function watchChild(child: ChildProcess): ProcessWatch {
+  let exitedNow = child.exitCode !== null || child.signalCode !== null;
+  const exited = exitedNow
+    ? Promise.resolve({ pid: child.pid, code: child.exitCode, signal: child.signalCode })
+    : new Promise<ProcessExit>((resolve) => {
+        child.once('exit', (code, signal) => {
+          exitedNow = true;
+          resolve({ pid: child.pid, code, signal });
+        });
+      });
+  return { pid: child.pid, exited, hasExited: () => exitedNow, dispose: () => {} };
+}
+
+function watchPid(pid: number, pollMs: number): ProcessWatch {
+  let exitedNow = false;
+  let resolveExit: (exit: ProcessExit) => void = () => {};
+  const exited = new Promise<ProcessExit>((resolve) => {
+    resolveExit = resolve;
+  });
+  const probe = () => {
+    if (isAlive(pid)) return;
+    exitedNow = true;
+    clearInterval(timer);
+    resolveExit({ pid, code: null, signal: null });
+  };
+  const timer = setInterval(probe, pollMs);
+  timer.unref();
+  probe();
+  return { pid, exited, hasExited: () => exitedNow, dispose: () => clearInterval(timer) };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function crashedError(exit: ProcessExit, during: string): EngineCrashedError {
+  const how = exit.signal === null ? `exit code ${exit.code ?? 'unknown'}` : `signal ${exit.signal}`;
+  return new EngineCrashedError(`ComfyUI (pid ${exit.pid ?? 'unknown'}) died ${during}: ${how}`, {
+    details: { pid: exit.pid, exit_code: exit.code, signal: exit.signal },
+  });
+}
+
+export interface WaitForReadyOptions {
+  url: string;
+  /** When given, its death ends the wait at once with EngineCrashedError instead of polling to the timeout. */
+  process?: ProcessWatch;
+  timeoutMs: number;
+  intervalMs?: number;
+}
+
+/** Polls GET /system_stats until ComfyUI answers; returns what it reported. */
+export async function waitForReady(options: WaitForReadyOptions): Promise<SystemStats> {
+  const { url, process: watch, timeoutMs, intervalMs = 500 } = options;
+  const deadline = Date.now() + timeoutMs;
+  const stop = new AbortController();
+  let exit: ProcessExit | undefined;
+  watch?.exited.then((value) => {
+    exit = value;
+    stop.abort();
+  });
+  let lastError: unknown;
+  try {
+    while (Date.now() < deadline) {
+      if (exit !== undefined) throw crashedError(exit, 'while starting');
+      try {
+        const response = await fetch(new URL('system_stats', withSlash(url)), {
+          signal: AbortSignal.any([stop.signal, AbortSignal.timeout(Math.max(1, deadline - Date.now()))]),
+        });
+        if (response.ok) return SystemStatsSchema.parse(await response.json());
+        lastError = new Error(`HTTP ${response.status}`);
+      } catch (error) {
+        lastError = error;
+      }
+      if (exit !== undefined) throw crashedError(exit, 'while starting');
+      await sleep(Math.min(intervalMs, Math.max(0, deadline - Date.now())), undefined, {
+        signal: stop.signal,
+      }).catch(() => {});
+    }
+  } finally {
+    stop.abort();
+  }
+  if (exit !== undefined) throw crashedError(exit, 'while starting');
+  throw new ComfyUnavailableError(`ComfyUI at ${url} did not answer within ${timeoutMs} ms`, {
+    cause: lastError,
+    details: { url, timeout_ms: timeoutMs },
+  });
+}
+
+export function withSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
+}
