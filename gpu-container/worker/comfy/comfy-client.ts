@@ -66,6 +66,11 @@ export interface ComfyClient {
   deleteHistory(promptIds: string[]): Promise<void>;
 }
 
+/** The value a LoadImage input takes for an uploaded image: `subfolder/name`, or `name` at the top. */
+export function loadImageName(uploaded: UploadedImage): string {
+  return uploaded.subfolder === '' ? uploaded.name : `${uploaded.subfolder}/${uploaded.name}`;
+}
+
 /** The images a SaveImage-like node reported, in the order it saved them. */
 export function imagesOf(result: RunResult, nodeId: string): ImageRef[] {
   const images = result.outputs[nodeId]?.images;

@@ -106,6 +106,7 @@ export class ComfyHttpClient implements ComfyClient {
       historyPollMs: this.options.historyPollMs ?? 2_000,
       reconnectGraceMs: this.options.reconnectGraceMs ?? 15_000,
       reconnectDelayMs: this.options.reconnectDelayMs ?? 500,
+      connectTimeoutMs: this.options.httpTimeoutMs ?? 30_000,
     });
     return run.start();
   }

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ComfyUnavailableError, EngineCrashedError } from '../../../contracts/errors.js';
 import { type SystemStats, SystemStatsSchema } from './comfy-messages.js';
@@ -61,15 +62,30 @@ function watchPid(pid: number, pollMs: number): ProcessWatch {
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     // EPERM: it exists but belongs to someone else.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  return !isZombie(pid);
+}
+
+/** A killed process that its parent has not reaped yet still answers signal 0, but it is dead. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
+  }
 }
 
 export function crashedError(exit: ProcessExit, during: string): EngineCrashedError {
-  const how = exit.signal === null ? `exit code ${exit.code ?? 'unknown'}` : `signal ${exit.signal}`;
+  const how =
+    exit.signal !== null
+      ? `signal ${exit.signal}`
+      : exit.code !== null
+        ? `exit code ${exit.code}`
+        : 'no exit status (not a child of this worker)';
   return new EngineCrashedError(`ComfyUI (pid ${exit.pid ?? 'unknown'}) died ${during}: ${how}`, {
     details: { pid: exit.pid, exit_code: exit.code, signal: exit.signal },
   });

@@ -39,6 +39,7 @@ export interface PromptRunOptions {
   historyPollMs: number;
   reconnectGraceMs: number;
   reconnectDelayMs: number;
+  connectTimeoutMs: number;
 }
 
 /** Once a finishing event was seen, history is checked this often until the entry appears. */
@@ -94,6 +95,14 @@ export class PromptRun {
     const connected = await this.connect();
     if (this.settled || this.finishing) return;
     await this.o.comfy.queuePrompt(this.o.prompt, this.o.promptId);
+    if (this.settled || this.finishing) {
+      // Stopped while POST /prompt was in flight: the cleanup may have run before ComfyUI queued it.
+      await Promise.allSettled([
+        this.o.comfy.deleteQueued([this.o.promptId]),
+        this.o.comfy.interrupt(this.o.promptId),
+      ]);
+      return;
+    }
     this.queued = true;
     this.o.run.onProgress?.({ kind: 'queued', promptId: this.o.promptId });
     this.schedulePoll(this.o.historyPollMs);
@@ -101,13 +110,20 @@ export class PromptRun {
     if (!connected) this.onSocketClosed(1006);
   }
 
-  /** Opens the socket; resolves true once open, false if it could not be opened. */
+  /** Opens the socket; resolves true once open, false if it could not be opened in time. */
   private connect(): Promise<boolean> {
     return new Promise((resolve) => {
       const socket = new WebSocket(this.o.socketUrl);
       socket.binaryType = 'arraybuffer';
       let opened = false;
+      // A server that accepts the connection but never answers the upgrade must not stall the run.
+      const giveUp = setTimeout(() => socket.close(), this.o.connectTimeoutMs);
       socket.addEventListener('open', () => {
+        clearTimeout(giveUp);
+        if (this.settled) {
+          socket.close();
+          return resolve(false);
+        }
         opened = true;
         this.socket = socket;
         resolve(true);
@@ -117,6 +133,7 @@ export class PromptRun {
         if (typeof event.data === 'string') this.onMessage(event.data);
       });
       socket.addEventListener('close', (event) => {
+        clearTimeout(giveUp);
         if (this.socket === socket) this.socket = undefined;
         if (!opened) resolve(false);
         else if (!this.settled) this.onSocketClosed(event.code);

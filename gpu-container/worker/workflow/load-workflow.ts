@@ -15,8 +15,8 @@ export interface Workflow {
   dir: string;
   template: Template;
   bindings: Bindings;
-  /** sha256 over workflow.json and bindings.json as stored, recorded in result.json. */
-  digest: string;
+  /** sha256 over workflow.json, a newline and bindings.json as stored; result.json records it. */
+  sha256: string;
 }
 
 /** gpu-container/workflows, found from this source file; a bundled worker passes its own root. */
@@ -44,19 +44,15 @@ export async function loadWorkflow(options: { name: string; root?: string }): Pr
     dir,
     template,
     bindings,
-    digest: createHash('sha256').update(templateText).update('\n').update(bindingsText).digest('hex'),
+    sha256: createHash('sha256').update(templateText).update('\n').update(bindingsText).digest('hex'),
   };
   validateWorkflow(workflow);
   return workflow;
 }
 
-/** What result.json records about the workflow that produced it. */
-export function workflowRecord(workflow: Workflow): { name: string; digest: string; models: string[] } {
-  return {
-    name: workflow.name,
-    digest: workflow.digest,
-    models: workflow.bindings.models.map((m) => m.file),
-  };
+/** What result.json records about the workflow that produced it (ResultSchema.workflow). */
+export function workflowRecord(workflow: Workflow): { name: string; sha256: string } {
+  return { name: workflow.name, sha256: workflow.sha256 };
 }
 
 async function readText(path: string): Promise<string> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import type { HeritageError } from '../../../contracts/errors.js';
-import { type ApiPrompt, imagesOf } from '../../../gpu-container/worker/comfy/comfy-client.js';
+import { type ApiPrompt, imagesOf, loadImageName } from '../../../gpu-container/worker/comfy/comfy-client.js';
 import { ComfyHttpClient } from '../../../gpu-container/worker/comfy/comfy-http-client.js';
 
 /** A 1×1 PNG, small enough for any ComfyUI's input folder. */
@@ -129,7 +129,7 @@ export function clientContract(url: () => string): void {
       bytes: new TextEncoder().encode('this is not an image'),
     });
     const prompt: ApiPrompt = {
-      '1': { class_type: 'LoadImage', inputs: { image: `${upload.subfolder}/${upload.name}` } },
+      '1': { class_type: 'LoadImage', inputs: { image: loadImageName(upload) } },
       '2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: 'heritage-test/never' } },
     };
 
@@ -154,7 +154,7 @@ export function clientContract(url: () => string): void {
       bytes: PNG_1X1,
     });
     const prompt: ApiPrompt = {
-      '1': { class_type: 'LoadImage', inputs: { image: `${upload.subfolder}/${upload.name}` } },
+      '1': { class_type: 'LoadImage', inputs: { image: loadImageName(upload) } },
       '2': {
         class_type: 'SaveImage',
         inputs: { images: ['1', 0], filename_prefix: `heritage-test/${randomUUID()}` },

@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { outputFrameCount } from '../../../contracts/geometry.js';
 import {
   type ApiPrompt,
   imagesOf,
+  loadImageName,
   type RunProgress,
 } from '../../../gpu-container/worker/comfy/comfy-client.js';
 import { watchProcess } from '../../../gpu-container/worker/comfy/comfy-process.js';
@@ -23,8 +25,8 @@ const OUT_OF_MEMORY = {
 
 async function wanPrompt(double: ComfyDouble, overrides: Partial<RenderParameters> = {}): Promise<ApiPrompt> {
   const client = clientFor(double.url);
-  await client.uploadImage({ name: 'start.png', subfolder: 'req-1', bytes: TINY_PNG });
-  await client.uploadImage({ name: 'end.png', subfolder: 'req-1', bytes: TINY_PNG });
+  const start = await client.uploadImage({ name: 'start.png', subfolder: 'req-1', bytes: TINY_PNG });
+  const end = await client.uploadImage({ name: 'end.png', subfolder: 'req-1', bytes: TINY_PNG });
   const workflow = await loadWorkflow({ name: 'wan22-flf2v-rife' });
   return renderWorkflow(workflow, {
     width: 832,
@@ -34,8 +36,8 @@ async function wanPrompt(double: ComfyDouble, overrides: Partial<RenderParameter
     seed: 7,
     positive: 'a heron takes off',
     negative: '',
-    startImageName: 'req-1/start.png',
-    endImageName: 'req-1/end.png',
+    startImageName: loadImageName(start),
+    endImageName: loadImageName(end),
     multiplier: 2,
     filenamePrefix: 'heritage/req-1/frame',
     ...overrides,
@@ -63,7 +65,7 @@ describe('ComfyHttpClient following a Wan2.2 run on the protocol double', () => 
     });
 
     // Assess
-    expect(imagesOf(result, '18')).toHaveLength((17 - 1) * 2 + 1);
+    expect(imagesOf(result, '18')).toHaveLength(outputFrameCount(17, 2));
     const samplerSteps = progress.filter((event) => event.kind === 'progress' && event.node === '14');
     expect(samplerSteps.map((event) => (event.kind === 'progress' ? event.value : -1))).toEqual([
       1, 2, 3, 4, 5, 6,
@@ -160,7 +162,7 @@ describe('ComfyHttpClient following a Wan2.2 run on the protocol double', () => 
 
     // Assess
     expect(kinds).toContain('reconnected');
-    expect(imagesOf(result, '18')).toHaveLength(33);
+    expect(imagesOf(result, '18')).toHaveLength(outputFrameCount(17, 2));
   });
 
   it('finishes through /history when the socket drops and cannot come back', async () => {
@@ -175,7 +177,7 @@ describe('ComfyHttpClient following a Wan2.2 run on the protocol double', () => 
     const result = await clientFor(double.url).runPrompt(prompt, { timeoutMs: 60_000 });
 
     // Assess
-    expect(imagesOf(result, '18')).toHaveLength(33);
+    expect(imagesOf(result, '18')).toHaveLength(outputFrameCount(17, 2));
   });
 
   it('finishes through /history when no socket event arrives at all', async () => {
@@ -187,7 +189,7 @@ describe('ComfyHttpClient following a Wan2.2 run on the protocol double', () => 
     const result = await clientFor(double.url).runPrompt(prompt, { timeoutMs: 60_000 });
 
     // Assess
-    expect(imagesOf(result, '18')).toHaveLength(17);
+    expect(imagesOf(result, '18')).toHaveLength(outputFrameCount(17, 1));
   });
 
   it('fails with ENGINE_CRASHED when ComfyUI dies mid-run and stays unreachable', async () => {

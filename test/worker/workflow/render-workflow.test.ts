@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { computeGeometry } from '../../../contracts/geometry.js';
 import type { ObjectInfo } from '../../../gpu-container/worker/comfy/comfy-messages.js';
 import { loadWorkflow, type Workflow } from '../../../gpu-container/worker/workflow/load-workflow.js';
 import {
@@ -20,11 +21,15 @@ const objectInfo = JSON.parse(
 const STEPS = [4, 5, 20];
 const LENGTHS = [17, 129];
 const MULTIPLIERS = [1, 2, 4];
-const SIZES = [
-  { width: 848, height: 480 }, // 480p landscape
-  { width: 480, height: 848 }, // portrait
-  { width: 1920, height: 1088 }, // 1080p, rounded up to a multiple of 16
-];
+const SIZES = [480, 1080].flatMap((resolution) =>
+  [
+    { width: 1920, height: 1080 },
+    { width: 1080, height: 1920 },
+  ].map((image) => {
+    const { width, height } = computeGeometry(image, { resolution, frame_length: 17, interpolation: 1 });
+    return { width, height };
+  }),
+);
 const SEEDS = [1, Number.MAX_SAFE_INTEGER];
 
 function parameters(overrides: Partial<RenderParameters> = {}): RenderParameters {
