@@ -16,6 +16,8 @@ export interface ProcessWatch {
   /** Resolves when the process has exited; never rejects. */
   readonly exited: Promise<ProcessExit>;
   hasExited(): boolean;
+  /** Calls `listener` once when the process exits (at once if it has); returns the unsubscribe. */
+  onExit(listener: (exit: ProcessExit) => void): () => void;
   /** Stops polling (a PID watch); the child-process watch needs no cleanup. */
   dispose(): void;
 }
@@ -25,38 +27,59 @@ export interface ProcessWatch {
  * probing it with signal 0 every `pollMs`.
  */
 export function watchProcess(target: ChildProcess | number, pollMs = 250): ProcessWatch {
-  return typeof target === 'number' ? watchPid(target, pollMs) : watchChild(target);
+  if (typeof target !== 'number') {
+    const watch = exitSignal(target.pid, () => {});
+    if (target.exitCode !== null || target.signalCode !== null) {
+      watch.report({ pid: target.pid, code: target.exitCode, signal: target.signalCode });
+    } else {
+      target.once('exit', (code, signal) => watch.report({ pid: target.pid, code, signal }));
+    }
+    return watch;
+  }
+  const probe = () => {
+    if (!isAlive(target)) watch.report({ pid: target, code: null, signal: null });
+  };
+  const timer = setInterval(probe, pollMs);
+  timer.unref();
+  const watch = exitSignal(target, () => clearInterval(timer));
+  probe();
+  return watch;
 }
 
-function watchChild(child: ChildProcess): ProcessWatch {
-  let exitedNow = child.exitCode !== null || child.signalCode !== null;
-  const exited = exitedNow
-    ? Promise.resolve({ pid: child.pid, code: child.exitCode, signal: child.signalCode })
-    : new Promise<ProcessExit>((resolve) => {
-        child.once('exit', (code, signal) => {
-          exitedNow = true;
-          resolve({ pid: child.pid, code, signal });
-        });
-      });
-  return { pid: child.pid, exited, hasExited: () => exitedNow, dispose: () => {} };
-}
-
-function watchPid(pid: number, pollMs: number): ProcessWatch {
-  let exitedNow = false;
+/** Listeners are kept in a set, not chained on the promise, so that finished runs can let go of them. */
+function exitSignal(
+  pid: number | undefined,
+  stop: () => void,
+): ProcessWatch & { report(exit: ProcessExit): void } {
+  let exit: ProcessExit | undefined;
   let resolveExit: (exit: ProcessExit) => void = () => {};
   const exited = new Promise<ProcessExit>((resolve) => {
     resolveExit = resolve;
   });
-  const probe = () => {
-    if (isAlive(pid)) return;
-    exitedNow = true;
-    clearInterval(timer);
-    resolveExit({ pid, code: null, signal: null });
+  const listeners = new Set<(exit: ProcessExit) => void>();
+  return {
+    pid,
+    exited,
+    hasExited: () => exit !== undefined,
+    onExit(listener) {
+      if (exit !== undefined) {
+        const known = exit;
+        queueMicrotask(() => listener(known));
+        return () => {};
+      }
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    dispose: stop,
+    report(value) {
+      if (exit !== undefined) return;
+      exit = value;
+      stop();
+      resolveExit(value);
+      for (const listener of listeners) listener(value);
+      listeners.clear();
+    },
   };
-  const timer = setInterval(probe, pollMs);
-  timer.unref();
-  probe();
-  return { pid, exited, hasExited: () => exitedNow, dispose: () => clearInterval(timer) };
 }
 
 function isAlive(pid: number): boolean {
@@ -105,7 +128,7 @@ export async function waitForReady(options: WaitForReadyOptions): Promise<System
   const deadline = Date.now() + timeoutMs;
   const stop = new AbortController();
   let exit: ProcessExit | undefined;
-  watch?.exited.then((value) => {
+  const stopWatching = watch?.onExit((value) => {
     exit = value;
     stop.abort();
   });
@@ -128,6 +151,7 @@ export async function waitForReady(options: WaitForReadyOptions): Promise<System
       }).catch(() => {});
     }
   } finally {
+    stopWatching?.();
     stop.abort();
   }
   if (exit !== undefined) throw crashedError(exit, 'while starting');

@@ -1,22 +1,20 @@
 import {
-  ComfyNodeError,
   EngineCrashedError,
   EngineInterruptedError,
   type HeritageError,
   RequestTimeoutError,
 } from '../../../contracts/errors.js';
 import type { ApiPrompt, RunOptions, RunResult } from './comfy-client.js';
-import { executionErrorFrom, interruptedErrorFrom } from './comfy-errors.js';
 import {
   type ExecutionError,
-  ExecutionErrorSchema,
-  ExecutionInterruptedSchema,
   type HistoryEntry,
   type PromptAccepted,
   parseSocketEvent,
   type Queue,
 } from './comfy-messages.js';
 import { crashedError, type ProcessWatch } from './comfy-process.js';
+import { openSocket } from './comfy-socket.js';
+import { promptOutcome } from './prompt-outcome.js';
 
 /** The calls a run needs from the HTTP client. */
 export interface PromptRunEndpoints {
@@ -69,6 +67,7 @@ export class PromptRun {
   private resolve: (result: RunResult) => void = () => {};
   private reject: (error: unknown) => void = () => {};
   private readonly onAbort = () => this.stop('aborted');
+  private stopWatching: (() => void) | undefined;
 
   constructor(options: PromptRunOptions) {
     this.o = options;
@@ -86,7 +85,9 @@ export class PromptRun {
     }
     signal?.addEventListener('abort', this.onAbort, { once: true });
     this.deadline = setTimeout(() => this.stop('timeout'), timeoutMs);
-    this.o.process?.exited.then((exit) => this.fail(crashedError(exit, 'while running a prompt')));
+    this.stopWatching = this.o.process?.onExit((exit) =>
+      this.fail(crashedError(exit, 'while running a prompt')),
+    );
     this.queue().catch((error: unknown) => this.fail(error));
     return promise;
   }
@@ -110,35 +111,22 @@ export class PromptRun {
     if (!connected) this.onSocketClosed(1006);
   }
 
-  /** Opens the socket; resolves true once open, false if it could not be opened in time. */
-  private connect(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const socket = new WebSocket(this.o.socketUrl);
-      socket.binaryType = 'arraybuffer';
-      let opened = false;
-      // A server that accepts the connection but never answers the upgrade must not stall the run.
-      const giveUp = setTimeout(() => socket.close(), this.o.connectTimeoutMs);
-      socket.addEventListener('open', () => {
-        clearTimeout(giveUp);
-        if (this.settled) {
-          socket.close();
-          return resolve(false);
-        }
-        opened = true;
-        this.socket = socket;
-        resolve(true);
-      });
-      socket.addEventListener('message', (event) => {
-        // Binary frames are preview images (server.py:844-852); the run does not need them.
-        if (typeof event.data === 'string') this.onMessage(event.data);
-      });
-      socket.addEventListener('close', (event) => {
-        clearTimeout(giveUp);
+  /** Opens the socket; true once open. */
+  private async connect(): Promise<boolean> {
+    const socket = await openSocket(this.o.socketUrl, this.o.connectTimeoutMs, {
+      onText: (text) => this.onMessage(text),
+      onClose: (code) => {
         if (this.socket === socket) this.socket = undefined;
-        if (!opened) resolve(false);
-        else if (!this.settled) this.onSocketClosed(event.code);
-      });
+        if (!this.settled) this.onSocketClosed(code);
+      },
     });
+    if (socket === undefined) return false;
+    if (this.settled) {
+      socket.close();
+      return false;
+    }
+    this.socket = socket;
+    return true;
   }
 
   private onMessage(text: string): void {
@@ -194,44 +182,22 @@ export class PromptRun {
   private async poll(): Promise<void> {
     if (this.polling || this.settled || this.finishing) return;
     this.polling = true;
+    let entry: HistoryEntry | undefined;
     try {
-      const entry = await this.o.comfy.history(this.o.promptId);
-      if (entry !== undefined) {
-        this.finish(entry);
-        return;
-      }
+      entry = await this.o.comfy.history(this.o.promptId);
     } catch {
       // Unreachable for a moment: the socket's close handler decides whether ComfyUI crashed.
     } finally {
       this.polling = false;
     }
-    this.schedulePoll(this.finishingSeen ? FINISHING_POLL_MS : this.o.historyPollMs);
+    if (entry !== undefined) this.finish(entry);
+    else this.schedulePoll(this.finishingSeen ? FINISHING_POLL_MS : this.o.historyPollMs);
   }
 
   private finish(entry: HistoryEntry): void {
-    const outcome = this.outcome(entry);
+    const outcome = promptOutcome(this.o.promptId, entry, this.socketError);
     if (outcome instanceof Error) this.fail(outcome);
     else this.succeed(outcome);
-  }
-
-  /** history status is the record; the socket's execution_error stands in only where history has none. */
-  private outcome(entry: HistoryEntry): RunResult | HeritageError {
-    const status = entry.status;
-    if (status === null || status === undefined || status.status_str === 'success') {
-      if (this.socketError !== undefined && status?.status_str !== 'success') {
-        return executionErrorFrom(this.socketError);
-      }
-      return { promptId: this.o.promptId, outputs: entry.outputs };
-    }
-    for (const [event, data] of status.messages) {
-      if (event === 'execution_error') return executionErrorFrom(ExecutionErrorSchema.parse(data));
-      if (event === 'execution_interrupted')
-        return interruptedErrorFrom(ExecutionInterruptedSchema.parse(data));
-    }
-    if (this.socketError !== undefined) return executionErrorFrom(this.socketError);
-    return new ComfyNodeError(`ComfyUI ended prompt ${this.o.promptId} with status ${status.status_str}`, {
-      details: { messages: status.messages.map(([event]) => event) },
-    });
   }
 
   private onSocketClosed(code: number): void {
@@ -354,6 +320,7 @@ export class PromptRun {
     clearTimeout(this.pollTimer);
     clearTimeout(this.deadline);
     this.o.run.signal?.removeEventListener('abort', this.onAbort);
+    this.stopWatching?.();
     this.socket?.close();
     this.socket = undefined;
   }
