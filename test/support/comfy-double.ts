@@ -482,6 +482,8 @@ function frameCount(node: Node, frames: Map<string, number>): number {
       return (upstream('frames') - 1) * Number(node.inputs.multiplier) + 1;
     case 'SaveImage':
       return upstream('images');
+    case 'ImageScaleBy':
+      return upstream('image');
     case 'EmptyImage':
       return Number(node.inputs.batch_size);
     case 'LoadImage':

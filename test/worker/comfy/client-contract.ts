@@ -145,6 +145,53 @@ export function clientContract(url: () => string): void {
     );
   });
 
+  it('interrupts ComfyUI and fails with ENGINE_INTERRUPTED when the worker aborts the run', async () => {
+    // Prepare
+    const client = clientFor(url());
+    const stop = new AbortController();
+    const prompt: ApiPrompt = {
+      '1': { class_type: 'EmptyImage', inputs: { width: 512, height: 512, batch_size: 2, color: 0 } },
+      '2': {
+        class_type: 'ImageScaleBy',
+        inputs: { image: ['1', 0], upscale_method: 'lanczos', scale_by: 2 },
+      },
+      '3': {
+        class_type: 'ImageScaleBy',
+        inputs: { image: ['2', 0], upscale_method: 'lanczos', scale_by: 0.5 },
+      },
+      '4': {
+        class_type: 'SaveImage',
+        inputs: { images: ['3', 0], filename_prefix: 'heritage-test/aborted' },
+      },
+    };
+
+    // Act
+    const error = await rejection(
+      client.runPrompt(prompt, {
+        timeoutMs: 60_000,
+        signal: stop.signal,
+        onProgress: (event) => {
+          if (event.kind === 'executing') stop.abort();
+        },
+      }),
+    );
+
+    // Assess
+    expect(error.code).toBe('ENGINE_INTERRUPTED');
+  });
+
+  it('fails with REQUEST_TIMEOUT when the run outlasts its timeout', async () => {
+    // Prepare
+    const client = clientFor(url());
+
+    // Act
+    const error = await rejection(client.runPrompt(emptyImagePrompt(), { timeoutMs: 1 }));
+
+    // Assess
+    expect(error.code).toBe('REQUEST_TIMEOUT');
+    expect(error.details?.timeout_ms).toBe(1);
+  });
+
   it('uploads an image that LoadImage then reads', async () => {
     // Prepare
     const client = clientFor(url());

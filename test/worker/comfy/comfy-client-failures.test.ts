@@ -218,7 +218,8 @@ describe('ComfyHttpClient following a Wan2.2 run on the protocol double', () => 
     const prompt = await wanPrompt(double);
 
     // Act
-    const error = await rejection(clientFor(double.url).runPrompt(prompt, { timeoutMs: 600_000 }));
+    const client = clientFor(double.url, { reconnectGraceMs: 600_000 });
+    const error = await rejection(client.runPrompt(prompt, { timeoutMs: 600_000 }));
 
     // Assess
     expect(error.code).toBe('ENGINE_CRASHED');
