@@ -45,6 +45,8 @@ export interface RequestKeys {
   /** Where dispatch stores images that came inline (base64) in a legacy request body. */
   inlineInput(name: string): string;
   status: string;
+  /** The terminal-event outbox: the one completion event of the request and whether it went out. */
+  event: string;
   outputsPrefix: string;
   framesPrefix: string;
   frame(index: number): string;
@@ -61,6 +63,7 @@ export function requestKeys(requestId: string): RequestKeys {
     inboxObject: (name) => `inbox/${id}/${ImageNameSchema.parse(name)}`,
     inlineInput: (name) => `requests/${id}/inputs/${ImageNameSchema.parse(name)}`,
     status: `requests/${id}/status.json`,
+    event: `requests/${id}/event.json`,
     outputsPrefix: `outputs/${id}/`,
     framesPrefix,
     frame: (index) => `${framesPrefix}${frameFileName(index)}`,

@@ -7,9 +7,12 @@ export type RequestState = (typeof REQUEST_STATES)[number];
 
 export const TERMINAL_STATES: readonly RequestState[] = ['succeeded', 'failed', 'rejected'];
 
-/** Allowed moves. `running → queued` is a retry after a worker let the message go (SIGTERM, crash). */
+/**
+ * Allowed moves. `running → queued` is a retry after a worker let the message go (SIGTERM, crash).
+ * `queued → queued` is dispatch recording that the work message went out (`enqueued_at`).
+ */
 export const TRANSITIONS: Readonly<Record<RequestState, readonly RequestState[]>> = {
-  queued: ['running', 'failed'],
+  queued: ['queued', 'running', 'failed'],
   running: ['running', 'queued', 'succeeded', 'failed'],
   succeeded: [],
   failed: [],
@@ -38,6 +41,11 @@ export const StatusSchema = z
     seed: z.number().int().optional().describe('The resolved seed.'),
     client_reference: z.string().optional(),
     manifest_etag: z.string().optional(),
+    claimed_by: z
+      .string()
+      .optional()
+      .describe('The intake delivery (SQS message id) that claimed the request; its retries may finish the claim.'),
+    enqueued_at: z.string().optional().describe('ISO-8601 time dispatch sent the work message.'),
     attempt: z.number().int().min(0).optional().describe('How many times a worker has taken the request.'),
     worker_id: z.string().optional(),
     heartbeat_at: z.string().optional().describe('ISO-8601 time a worker last showed it is alive.'),

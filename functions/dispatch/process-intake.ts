@@ -1,0 +1,84 @@
+/** One intake SQS batch: every record through dispatchRequest, then one scaling decision. */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { WorkerLauncher } from '../../contracts/ports.js';
+import { countMetric } from '../observability.js';
+import { type DispatchDeps, type DispatchResult, dispatchRequest } from './dispatch-request.js';
+import { readS3Event } from './read-s3-event.js';
+import { scaleWorkers } from './scale-workers.js';
+
+export interface IntakeDeps extends DispatchDeps {
+  launcher: WorkerLauncher;
+  maxWorkers: number;
+}
+
+async function dispatchRecord(deps: IntakeDeps, record: SQSRecord): Promise<DispatchResult[]> {
+  const body = readS3Event(record.body);
+  if (body.kind === 'test-event') {
+    deps.logger.info('ignoring the S3 test event', { message_id: record.messageId });
+    return [];
+  }
+  if (body.kind === 'unreadable') {
+    // A retry cannot make it readable: acknowledge, but loudly.
+    deps.logger.error('intake message is not an S3 event', { message_id: record.messageId, reason: body.reason });
+    countMetric(deps.metrics, 'IntakeUnreadable');
+    return [];
+  }
+  const results: DispatchResult[] = [];
+  for (const object of body.objects) {
+    try {
+      results.push(
+        await dispatchRequest(deps, {
+          ...object,
+          deliveryId: record.messageId,
+          receiveCount: Number(record.attributes.ApproximateReceiveCount ?? '1'),
+        }),
+      );
+    } catch (error) {
+      deps.logger.warn('dispatch failed; the record will be retried', {
+        key: object.key,
+        message_id: record.messageId,
+        error,
+      });
+      countMetric(deps.metrics, 'DispatchRetries');
+      throw error;
+    }
+  }
+  return results;
+}
+
+/** Scaling never fails the batch: the work messages are out, and reconcile heals within a minute. */
+async function scaleAfter(deps: IntakeDeps, accepted: number): Promise<void> {
+  if (accepted === 0) return;
+  try {
+    const decision = await scaleWorkers(deps, { maxNew: accepted });
+    if (decision.launched > 0) {
+      deps.logger.info('workers launched', { ...decision });
+      deps.metrics.addMetric('WorkersLaunched', MetricUnit.Count, decision.launched);
+    }
+  } catch (error) {
+    deps.logger.error('scaling failed; reconcile will retry', { error });
+    countMetric(deps.metrics, 'ScalingFailures');
+  }
+}
+
+export async function processIntake(deps: IntakeDeps, event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
+  let accepted = 0;
+  const processor = new BatchProcessor(EventType.SQS);
+  try {
+    const response = await processPartialResponse(
+      event,
+      async (record: SQSRecord) => {
+        const results = await dispatchRecord(deps, record);
+        accepted += results.filter((result) => result === 'accepted').length;
+      },
+      processor,
+      { throwOnFullBatchFailure: false, ...(context === undefined ? {} : { context }) },
+    );
+    await scaleAfter(deps, accepted);
+    return response;
+  } finally {
+    deps.metrics.publishStoredMetrics();
+  }
+}

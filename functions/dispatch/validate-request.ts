@@ -1,0 +1,121 @@
+/**
+ * Reads and checks everything a request brings before it is claimed: the manifest (size-capped, parsed,
+ * validated) and both images (HEAD, then the header and the last bytes by ranged GET, never the whole
+ * file), then the output geometry. Input problems throw HeritageErrors that are not retryable.
+ */
+import {
+  ImageMissingError,
+  isHeritageError,
+  ManifestMissingError,
+  ManifestTooLargeError,
+} from '../../contracts/errors.js';
+import { computeGeometry, type Geometry } from '../../contracts/geometry.js';
+import {
+  IMAGE_HEADER_PROBE_BYTES,
+  IMAGE_LIMITS,
+  IMAGE_TAIL_PROBE_BYTES,
+  type ImageInfo,
+  inspectImage,
+} from '../../contracts/image-header.js';
+import { requestKeys } from '../../contracts/keys.js';
+import { LEGACY_BODY_MAX_BYTES, MANIFEST_MAX_BYTES, type ParsedManifest, parseManifest } from '../../contracts/manifest.js';
+import type { ObjectStore } from '../../contracts/ports.js';
+
+export interface CheckedImage {
+  /** Where the worker reads it: inbox/<id>/<name>, or requests/<id>/inputs/ for inline images. */
+  key: string;
+  info: ImageInfo;
+  /** Inline (legacy) images that dispatch must store before sending the work message. */
+  inline?: Uint8Array;
+}
+
+export interface ValidRequest {
+  requestId: string;
+  parsed: ParsedManifest;
+  manifestEtag: string;
+  start: CheckedImage;
+  end: CheckedImage;
+  geometry: Geometry;
+}
+
+const EXTENSIONS = { png: 'png', jpeg: 'jpg', webp: 'webp' } as const;
+
+/** Reads the manifest, refusing one over the legacy cap before downloading it. */
+export async function readManifest(
+  objects: ObjectStore,
+  requestId: string,
+): Promise<{ parsed: ParsedManifest; etag: string }> {
+  const key = requestKeys(requestId).manifest;
+  const head = await objects.head(key);
+  if (head === undefined) throw new ManifestMissingError(`${key} does not exist (deleted after upload?)`);
+  if (head.size > LEGACY_BODY_MAX_BYTES) {
+    throw new ManifestTooLargeError(`manifest is ${head.size} bytes; the limit is ${MANIFEST_MAX_BYTES} bytes`, {
+      details: { bytes: head.size, limit: MANIFEST_MAX_BYTES },
+    });
+  }
+  const object = await objects.get(key);
+  if (object === undefined) throw new ManifestMissingError(`${key} does not exist (deleted after upload?)`);
+  return { parsed: parseManifest(object.body), etag: object.etag };
+}
+
+async function checkStoredImage(objects: ObjectStore, key: string, label: string): Promise<CheckedImage> {
+  const head = await objects.head(key);
+  if (head === undefined) {
+    throw new ImageMissingError(`${label} ${key} does not exist; upload both images before the manifest`, {
+      details: { key },
+    });
+  }
+  if (head.size === 0 || head.size > IMAGE_LIMITS.maxBytes) {
+    // inspectImage refuses empty and oversized files on their size alone; nothing needs reading.
+    return { key, info: inspectImage(new Uint8Array(), { totalSize: head.size, label }) };
+  }
+  const probe = Math.min(head.size, IMAGE_HEADER_PROBE_BYTES);
+  const [header, tail] = await Promise.all([
+    objects.get(key, { start: 0, end: probe - 1 }),
+    head.size > probe
+      ? objects.get(key, { start: head.size - IMAGE_TAIL_PROBE_BYTES, end: head.size - 1 })
+      : Promise.resolve(undefined),
+  ]);
+  if (header === undefined) throw new ImageMissingError(`${label} ${key} disappeared while being checked`);
+  return {
+    key,
+    info: inspectImage(header.body, {
+      totalSize: head.size,
+      label,
+      ...(tail === undefined ? {} : { tail: tail.body }),
+    }),
+  };
+}
+
+function checkInlineImage(requestId: string, bytes: Uint8Array, name: 'start' | 'end'): CheckedImage {
+  const info = inspectImage(bytes, { label: `${name} image` });
+  return { key: requestKeys(requestId).inlineInput(`${name}.${EXTENSIONS[info.format]}`), info, inline: bytes };
+}
+
+/** Checks both images and derives the output geometry from the start image. */
+export async function checkImages(
+  objects: ObjectStore,
+  requestId: string,
+  parsed: ParsedManifest,
+): Promise<Pick<ValidRequest, 'start' | 'end' | 'geometry'>> {
+  const keys = requestKeys(requestId);
+  const { manifest, inlineImages } = parsed;
+  const [start, end] =
+    inlineImages === undefined
+      ? await Promise.all([
+          checkStoredImage(objects, keys.inboxObject(manifest.start_image), 'start image'),
+          checkStoredImage(objects, keys.inboxObject(manifest.end_image), 'end image'),
+        ])
+      : [checkInlineImage(requestId, inlineImages.start, 'start'), checkInlineImage(requestId, inlineImages.end, 'end')];
+  return { start, end, geometry: computeGeometry(start.info, manifest) };
+}
+
+/** The parsed manifest if it can be read and is valid, for the parameters of a rejected event. */
+export async function tryReadManifest(objects: ObjectStore, requestId: string): Promise<ParsedManifest | undefined> {
+  try {
+    return (await readManifest(objects, requestId)).parsed;
+  } catch (error) {
+    if (isHeritageError(error)) return undefined;
+    throw error;
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Powertools set-up shared by the Lambda functions: one Logger, one Metrics and one Tracer per
+ * function, built on first use so importing a handler has no side effects.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+
+export const METRICS_NAMESPACE = 'Heritage';
+
+export interface Observability {
+  logger: Logger;
+  metrics: Metrics;
+  tracer: Tracer;
+}
+
+export function createObservability(serviceName: string): Observability {
+  return {
+    logger: new Logger({ serviceName }),
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName }),
+    tracer: new Tracer({ serviceName }),
+  };
+}
+
+/** Adds one to a counter, optionally under its own dimensions (e.g. the error code of a rejection). */
+export function countMetric(metrics: Metrics, name: string, dimensions?: Record<string, string>): void {
+  if (dimensions === undefined) {
+    metrics.addMetric(name, MetricUnit.Count, 1);
+    return;
+  }
+  const single = metrics.singleMetric();
+  single.addDimensions(dimensions);
+  single.addMetric(name, MetricUnit.Count, 1);
+}
+
+/** A logger whose every line carries the request id. */
+export function requestLogger(logger: Logger, requestId: string): Logger {
+  return logger.createChild({ persistentKeys: { request_id: requestId } });
+}
