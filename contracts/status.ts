@@ -44,7 +44,9 @@ export const StatusSchema = z
     claimed_by: z
       .string()
       .optional()
-      .describe('The intake delivery (SQS message id) that claimed the request; its retries may finish the claim.'),
+      .describe(
+        'The intake delivery (SQS message id) that claimed the request; its retries may finish the claim.',
+      ),
     enqueued_at: z.string().optional().describe('ISO-8601 time dispatch sent the work message.'),
     attempt: z.number().int().min(0).optional().describe('How many times a worker has taken the request.'),
     worker_id: z.string().optional(),

@@ -1,9 +1,10 @@
 /** SDK v3 clients for the functions: real AWS, or the local stand-in when AWS_ENDPOINT_URL is set. */
+
+import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { BatchClient } from '@aws-sdk/client-batch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { Tracer } from '@aws-lambda-powertools/tracer';
 
 export interface FunctionAwsClients {
   s3: S3Client;

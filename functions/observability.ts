@@ -15,9 +15,10 @@ export interface Observability {
 }
 
 export function createObservability(serviceName: string): Observability {
+  const logger = new Logger({ serviceName });
   return {
-    logger: new Logger({ serviceName }),
-    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName }),
+    logger,
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName, logger }),
     tracer: new Tracer({ serviceName }),
   };
 }

@@ -36,7 +36,10 @@ export type PublishOutcome = 'published' | 'already-published';
 async function readOutbox(objects: ObjectStore, key: string): Promise<{ doc: EventOutbox; etag: string }> {
   const object = await objects.get(key);
   if (object === undefined) throw new TransientError(`event outbox ${key} vanished while being read`);
-  return { doc: EventOutboxSchema.parse(JSON.parse(new TextDecoder().decode(object.body))), etag: object.etag };
+  return {
+    doc: EventOutboxSchema.parse(JSON.parse(new TextDecoder().decode(object.body))),
+    etag: object.etag,
+  };
 }
 
 async function claim(
@@ -61,7 +64,9 @@ async function claim(
   if (existing.doc.published_at !== undefined) return 'already-published';
   const stale = now.getTime() - Date.parse(existing.doc.claimed_at) > leaseMs;
   if (existing.doc.owner !== owner && !stale) {
-    throw new TransientError(`the ${event.status} event of ${event.request_id} is being published by another delivery`);
+    throw new TransientError(
+      `the ${event.status} event of ${event.request_id} is being published by another delivery`,
+    );
   }
   // The first claimed event is the one published, so every retry sends the same body.
   const taken: EventOutbox = { ...existing.doc, owner, claimed_at: now.toISOString() };
@@ -73,7 +78,9 @@ async function claim(
     return { doc: taken, etag };
   } catch (error) {
     if (isPreconditionFailed(error)) {
-      throw new TransientError(`another delivery took over the event of ${event.request_id}`, { cause: error });
+      throw new TransientError(`another delivery took over the event of ${event.request_id}`, {
+        cause: error,
+      });
     }
     throw error;
   }

@@ -116,11 +116,15 @@ async function resume(ctx: Context, manifest?: Manifest): Promise<DispatchResult
   if (status.state === 'failed' && status.error !== undefined && status.claimed_by === input.deliveryId) {
     // This delivery failed the claim earlier (validateClaimed) and may not have got the event out.
     const event = failureEvent({ status: 'failed', requestId, bucket: deps.bucket, error: status.error });
-    const outcome = await publishTerminalEvent(deps, event, { owner: input.deliveryId, leaseMs: deps.leaseMs });
+    const outcome = await publishTerminalEvent(deps, event, {
+      owner: input.deliveryId,
+      leaseMs: deps.leaseMs,
+    });
     return outcome === 'published' ? 'rejected' : duplicate(ctx, record);
   }
   if (status.state === 'queued' && status.enqueued_at === undefined) {
-    if (!(await takeOverClaim(deps, requestId, input.deliveryId, deps.leaseMs))) return duplicate(ctx, record);
+    if (!(await takeOverClaim(deps, requestId, input.deliveryId, deps.leaseMs)))
+      return duplicate(ctx, record);
     const request = await validateClaimed(ctx);
     if (request === undefined) return 'rejected';
     if (request.manifestEtag !== status.manifest_etag) {
@@ -186,7 +190,9 @@ async function validateOrReject(ctx: Context): Promise<ValidRequest | DispatchRe
         gives_up_at: ctx.deps.imageWaitReceives,
         error_message: error.message,
       });
-      throw new TransientError(`waiting for the images of ${ctx.requestId}: ${error.message}`, { cause: error });
+      throw new TransientError(`waiting for the images of ${ctx.requestId}: ${error.message}`, {
+        cause: error,
+      });
     }
     return reject(ctx, error, manifest);
   }

@@ -21,7 +21,10 @@ async function dispatchRecord(deps: IntakeDeps, record: SQSRecord): Promise<Disp
   }
   if (body.kind === 'unreadable') {
     // A retry cannot make it readable: acknowledge, but loudly.
-    deps.logger.error('intake message is not an S3 event', { message_id: record.messageId, reason: body.reason });
+    deps.logger.error('intake message is not an S3 event', {
+      message_id: record.messageId,
+      reason: body.reason,
+    });
     countMetric(deps.metrics, 'IntakeUnreadable');
     return [];
   }
@@ -63,7 +66,11 @@ async function scaleAfter(deps: IntakeDeps, accepted: number): Promise<void> {
   }
 }
 
-export async function processIntake(deps: IntakeDeps, event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
+export async function processIntake(
+  deps: IntakeDeps,
+  event: SQSEvent,
+  context?: Context,
+): Promise<SQSBatchResponse> {
   let accepted = 0;
   const processor = new BatchProcessor(EventType.SQS);
   try {

@@ -18,7 +18,12 @@ import {
   inspectImage,
 } from '../../contracts/image-header.js';
 import { requestKeys } from '../../contracts/keys.js';
-import { LEGACY_BODY_MAX_BYTES, MANIFEST_MAX_BYTES, type ParsedManifest, parseManifest } from '../../contracts/manifest.js';
+import {
+  LEGACY_BODY_MAX_BYTES,
+  MANIFEST_MAX_BYTES,
+  type ParsedManifest,
+  parseManifest,
+} from '../../contracts/manifest.js';
 import type { ObjectStore } from '../../contracts/ports.js';
 
 export interface CheckedImage {
@@ -49,9 +54,12 @@ export async function readManifest(
   const head = await objects.head(key);
   if (head === undefined) throw new ManifestMissingError(`${key} does not exist (deleted after upload?)`);
   if (head.size > LEGACY_BODY_MAX_BYTES) {
-    throw new ManifestTooLargeError(`manifest is ${head.size} bytes; the limit is ${MANIFEST_MAX_BYTES} bytes`, {
-      details: { bytes: head.size, limit: MANIFEST_MAX_BYTES },
-    });
+    throw new ManifestTooLargeError(
+      `manifest is ${head.size} bytes; the limit is ${MANIFEST_MAX_BYTES} bytes`,
+      {
+        details: { bytes: head.size, limit: MANIFEST_MAX_BYTES },
+      },
+    );
   }
   const object = await objects.get(key);
   if (object === undefined) throw new ManifestMissingError(`${key} does not exist (deleted after upload?)`);
@@ -89,7 +97,11 @@ async function checkStoredImage(objects: ObjectStore, key: string, label: string
 
 function checkInlineImage(requestId: string, bytes: Uint8Array, name: 'start' | 'end'): CheckedImage {
   const info = inspectImage(bytes, { label: `${name} image` });
-  return { key: requestKeys(requestId).inlineInput(`${name}.${EXTENSIONS[info.format]}`), info, inline: bytes };
+  return {
+    key: requestKeys(requestId).inlineInput(`${name}.${EXTENSIONS[info.format]}`),
+    info,
+    inline: bytes,
+  };
 }
 
 /** Checks both images and derives the output geometry from the start image. */
@@ -106,12 +118,18 @@ export async function checkImages(
           checkStoredImage(objects, keys.inboxObject(manifest.start_image), 'start image'),
           checkStoredImage(objects, keys.inboxObject(manifest.end_image), 'end image'),
         ])
-      : [checkInlineImage(requestId, inlineImages.start, 'start'), checkInlineImage(requestId, inlineImages.end, 'end')];
+      : [
+          checkInlineImage(requestId, inlineImages.start, 'start'),
+          checkInlineImage(requestId, inlineImages.end, 'end'),
+        ];
   return { start, end, geometry: computeGeometry(start.info, manifest) };
 }
 
 /** The parsed manifest if it can be read and is valid, for the parameters of a rejected event. */
-export async function tryReadManifest(objects: ObjectStore, requestId: string): Promise<ParsedManifest | undefined> {
+export async function tryReadManifest(
+  objects: ObjectStore,
+  requestId: string,
+): Promise<ParsedManifest | undefined> {
   try {
     return (await readManifest(objects, requestId)).parsed;
   } catch (error) {

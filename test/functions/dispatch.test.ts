@@ -1,0 +1,448 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { S3ObjectStore } from '../../adapters/aws/s3-object-store.js';
+import { SnsEventPublisher } from '../../adapters/aws/sns-event-publisher.js';
+import { SqsWorkQueue } from '../../adapters/aws/sqs-work-queue.js';
+import { ObjectStatusStore } from '../../adapters/status/object-status-store.js';
+import { localAwsClients } from '../../cli/local/aws-clients.js';
+import { type WorkMessage, WorkMessageSchema } from '../../contracts/work-message.js';
+import { processIntake } from '../../functions/dispatch/process-intake.js';
+import { type BatchFake, fakeBatch } from '../support/batch-fake.js';
+import { type Emulator, type EventListener, startEmulator } from '../support/emulator.js';
+import { failCommands } from '../support/faults.js';
+import { intakeDeps } from '../support/function-deps.js';
+import { intakeRecord, rawRecord, readEventFixture, sqsEvent } from '../support/intake-events.js';
+import { drainQueue } from '../support/queues.js';
+import { putImages, putManifest, putRequest, sampleImage } from '../support/requests.js';
+
+let emulator: Emulator;
+let events: EventListener;
+let batch: BatchFake;
+let ids = 0;
+
+function newId(): string {
+  ids += 1;
+  return `req-${ids}-${Date.now().toString(36)}`;
+}
+
+async function workMessages(): Promise<WorkMessage[]> {
+  const bodies = await drainQueue(emulator.sqs, emulator.workQueueUrl);
+  return bodies.map((body) => WorkMessageSchema.parse(JSON.parse(body)));
+}
+
+async function eventsFor(requestId: string) {
+  return (await events.drain()).filter((event) => event.request_id === requestId);
+}
+
+beforeAll(async () => {
+  emulator = await startEmulator();
+  events = emulator.listen();
+});
+
+afterAll(async () => {
+  await emulator.stop();
+});
+
+beforeEach(async () => {
+  batch?.mock.restore();
+  batch = fakeBatch();
+  await drainQueue(emulator.sqs, emulator.workQueueUrl);
+});
+
+describe('dispatch', () => {
+  it('claims a valid request, sends one work message with seed, geometry and manifest ETag, and launches a worker', async () => {
+    // Prepare
+    const id = newId();
+    const key = await putRequest(emulator.objects, id, { positive_prompt: 'a bird takes off', seed: 0 });
+    const manifestEtag = (await emulator.objects.head(key))?.etag;
+
+    // Act
+    const response = await processIntake(intakeDeps(emulator, batch), sqsEvent(intakeRecord(key)));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    const [message, ...others] = await workMessages();
+    expect(others).toEqual([]);
+    expect(message).toMatchObject({
+      request_id: id,
+      bucket: emulator.bucket,
+      manifest_etag: manifestEtag,
+      manifest: { seed: 424242, positive_prompt: 'a bird takes off', frame_length: 65 },
+      inputs: { start_key: `inbox/${id}/start.png`, end_key: `inbox/${id}/end.png` },
+      geometry: { width: 1072, height: 640, sourceFrames: 65, frames: 129, fps: 32, interpolation: 2 },
+    });
+    const status = (await emulator.statuses.read(id))?.status;
+    expect(status).toMatchObject({ state: 'queued', seed: 424242, manifest_etag: manifestEtag });
+    expect(status?.enqueued_at).toBe(message?.enqueued_at);
+    expect(batch.submitted).toEqual([
+      {
+        jobName: 'heritage-worker-202611240102-1',
+        jobQueue: 'arn:aws:batch:us-east-1:123456789012:job-queue/heritage-workers',
+        jobDefinition: 'arn:aws:batch:us-east-1:123456789012:job-definition/heritage-worker:1',
+      },
+    ]);
+  });
+
+  it('runs a request once when the same record arrives three times', async () => {
+    // Prepare
+    const key = await putRequest(emulator.objects, newId());
+    const record = intakeRecord(key);
+    const deps = intakeDeps(emulator, batch);
+
+    // Act
+    for (let i = 0; i < 3; i++) await processIntake(deps, sqsEvent(record));
+
+    // Assess
+    expect(await workMessages()).toHaveLength(1);
+    expect(batch.submitted).toHaveLength(1);
+  });
+
+  it('runs a request once when three copies of its event share a batch', async () => {
+    // Prepare
+    const key = await putRequest(emulator.objects, newId());
+
+    // Act
+    const response = await processIntake(
+      intakeDeps(emulator, batch),
+      sqsEvent(intakeRecord(key), intakeRecord(key), intakeRecord(key)),
+    );
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(await workMessages()).toHaveLength(1);
+  });
+
+  it('runs each request once when two batches with the same events race', async () => {
+    // Prepare
+    const keys = await Promise.all([1, 2, 3, 4, 5].map(() => putRequest(emulator.objects, newId())));
+    const deps = intakeDeps(emulator, batch);
+
+    // Act
+    const responses = await Promise.all([
+      processIntake(deps, sqsEvent(...keys.map((key) => intakeRecord(key)))),
+      processIntake(deps, sqsEvent(...keys.map((key) => intakeRecord(key)).reverse())),
+    ]);
+
+    // Assess
+    expect(responses.flatMap((response) => response.batchItemFailures)).toEqual([]);
+    const messages = await workMessages();
+    expect(messages.map((message) => message.request_id).sort()).toEqual(
+      keys.map((key) => key.split('/')[1]).sort(),
+    );
+  });
+
+  it('does not run a re-uploaded manifest a second time', async () => {
+    // Prepare
+    const id = newId();
+    const key = await putRequest(emulator.objects, id, { steps: 8 });
+    const deps = intakeDeps(emulator, batch);
+    await processIntake(deps, sqsEvent(intakeRecord(key)));
+    await putManifest(emulator.objects, id, { steps: 12 });
+
+    // Act
+    const response = await processIntake(deps, sqsEvent(intakeRecord(key)));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect((await workMessages()).map((message) => message.manifest.steps)).toEqual([8]);
+  });
+
+  it('waits for images uploaded after the manifest by letting SQS redeliver, then accepts', async () => {
+    // Prepare
+    const id = newId();
+    const key = await putManifest(emulator.objects, id, {});
+    const deps = intakeDeps(emulator, batch);
+    const first = intakeRecord(key, { receiveCount: 1 });
+
+    // Act
+    const early = await processIntake(deps, sqsEvent(first));
+    await putImages(emulator.objects, id);
+    const later = await processIntake(
+      deps,
+      sqsEvent({ ...first, attributes: { ...first.attributes, ApproximateReceiveCount: '2' } }),
+    );
+
+    // Assess
+    expect(early.batchItemFailures).toEqual([{ itemIdentifier: first.messageId }]);
+    expect(later.batchItemFailures).toEqual([]);
+    expect((await workMessages()).map((message) => message.request_id)).toEqual([id]);
+    expect(await eventsFor(id)).toEqual([]);
+  });
+
+  it('rejects with IMAGE_MISSING once the redeliveries for a missing image are used up', async () => {
+    // Prepare
+    const id = newId();
+    await emulator.objects.put(`inbox/${id}/start.png`, await sampleImage());
+    const key = await putManifest(emulator.objects, id, { client_reference: 'order-7' });
+
+    // Act
+    const response = await processIntake(
+      intakeDeps(emulator, batch),
+      sqsEvent(intakeRecord(key, { receiveCount: 3 })),
+    );
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    const published = await eventsFor(id);
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({
+      type: 'heritage.request.rejected',
+      status: 'rejected',
+      client_reference: 'order-7',
+      parameters: { steps: 8, resolution: 640, frame_length: 65, interpolation: 2 },
+      error: { code: 'IMAGE_MISSING', retryable: false },
+    });
+    expect(published[0]?.error?.message).toContain('end image');
+    expect((await emulator.statuses.read(id))?.status).toMatchObject({
+      state: 'rejected',
+      error: { code: 'IMAGE_MISSING' },
+    });
+    expect(await workMessages()).toEqual([]);
+  });
+
+  it('rejects an invalid manifest with its code and publishes the rejection once, however often the event repeats', async () => {
+    // Prepare
+    const id = newId();
+    await putImages(emulator.objects, id);
+    const key = await putManifest(emulator.objects, id, { frame_length: 64, stpes: 8 });
+    const deps = intakeDeps(emulator, batch);
+
+    // Act
+    const responses = [];
+    for (let i = 0; i < 3; i++) responses.push(await processIntake(deps, sqsEvent(intakeRecord(key))));
+
+    // Assess
+    expect(responses.flatMap((response) => response.batchItemFailures)).toEqual([]);
+    const published = await eventsFor(id);
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({
+      status: 'rejected',
+      parameters: null,
+      error: { code: 'MANIFEST_INVALID' },
+    });
+    expect(published[0]?.error?.message).toContain('did you mean "steps"');
+    expect(published[0]?.error?.message).toContain('nearest valid: 61 or 65');
+    expect(await workMessages()).toEqual([]);
+    expect(batch.submitted).toEqual([]);
+  });
+
+  it('rejects a manifest that is not JSON with MANIFEST_NOT_JSON', async () => {
+    // Prepare
+    const id = newId();
+    await putImages(emulator.objects, id);
+    const key = await putManifest(emulator.objects, id, '{"steps": 8,');
+
+    // Act
+    await processIntake(intakeDeps(emulator, batch), sqsEvent(intakeRecord(key)));
+
+    // Assess
+    expect((await eventsFor(id)).map((event) => event.error?.code)).toEqual(['MANIFEST_NOT_JSON']);
+  });
+
+  it('rejects a start image that is not an image, reading only its header', async () => {
+    // Prepare
+    const id = newId();
+    await putImages(emulator.objects, id);
+    await emulator.objects.put(`inbox/${id}/start.png`, Buffer.from('GIF89a not really an image'));
+    const key = await putManifest(emulator.objects, id, {});
+
+    // Act
+    await processIntake(intakeDeps(emulator, batch), sqsEvent(intakeRecord(key)));
+
+    // Assess
+    expect((await eventsFor(id)).map((event) => event.error?.code)).toEqual(['IMAGE_FORMAT_UNSUPPORTED']);
+  });
+
+  it('accepts the legacy request body and stores its inline images for the worker', async () => {
+    // Prepare
+    const id = newId();
+    const start = await sampleImage(128, 128, 'jpeg');
+    const end = await sampleImage(128, 128, 'webp');
+    const key = await putManifest(emulator.objects, id, {
+      input: {
+        positive_prompt: 'legacy',
+        start_image_base64: `data:image/jpeg;base64,${start.toString('base64')}`,
+        end_image_base64: end.toString('base64'),
+      },
+    });
+
+    // Act
+    await processIntake(intakeDeps(emulator, batch), sqsEvent(intakeRecord(key)));
+
+    // Assess
+    const [message] = await workMessages();
+    expect(message?.inputs).toEqual({
+      start_key: `requests/${id}/inputs/start.jpg`,
+      end_key: `requests/${id}/inputs/end.webp`,
+    });
+    expect(Buffer.from((await emulator.objects.get(`requests/${id}/inputs/start.jpg`))?.body ?? [])).toEqual(
+      start,
+    );
+    expect(message?.geometry).toMatchObject({ width: 640, height: 640 });
+  });
+
+  it('retries only the record whose S3 read failed in a batch of ten', async () => {
+    // Prepare
+    const keys = await Promise.all(Array.from({ length: 10 }, () => putRequest(emulator.objects, newId())));
+    const unlucky = keys[6] ?? '';
+    const { s3 } = localAwsClients(emulator.endpoint);
+    failCommands(s3, 'GetObjectCommand', (input) => input.Key === unlucky);
+    const objects = new S3ObjectStore(s3, emulator.bucket);
+    const records = keys.map((key) => intakeRecord(key));
+
+    // Act
+    const response = await processIntake(
+      intakeDeps(emulator, batch, { objects, statuses: new ObjectStatusStore(objects) }),
+      sqsEvent(...records),
+    );
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: records[6]?.messageId }]);
+    const messages = await workMessages();
+    expect(messages).toHaveLength(9);
+    expect(messages.map((message) => message.request_id)).not.toContain(unlucky.split('/')[1]);
+  });
+
+  it('finishes a claim whose work message was never sent when the same delivery is retried', async () => {
+    // Prepare
+    const id = newId();
+    const key = await putRequest(emulator.objects, id);
+    const record = intakeRecord(key);
+    const { sqs } = localAwsClients(emulator.endpoint);
+    failCommands(sqs, 'SendMessageCommand');
+    const failingQueue = new SqsWorkQueue(sqs, emulator.workQueueUrl);
+    const broken = await processIntake(
+      intakeDeps(emulator, batch, { workQueue: failingQueue }),
+      sqsEvent(record),
+    );
+
+    // Act
+    const retried = await processIntake(intakeDeps(emulator, batch), sqsEvent(record));
+
+    // Assess
+    expect(broken.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(retried.batchItemFailures).toEqual([]);
+    const [message, ...others] = await workMessages();
+    expect(others).toEqual([]);
+    expect(message?.manifest.seed).toBe((await emulator.statuses.read(id))?.status.seed);
+    expect((await emulator.statuses.read(id))?.status.enqueued_at).toBe(message?.enqueued_at);
+  });
+
+  it('launches at most maxWorkers, as one array job, for a batch of ten', async () => {
+    // Prepare
+    const keys = await Promise.all(Array.from({ length: 10 }, () => putRequest(emulator.objects, newId())));
+
+    // Act
+    await processIntake(
+      intakeDeps(emulator, batch, { maxWorkers: 4 }),
+      sqsEvent(...keys.map((key) => intakeRecord(key))),
+    );
+    await processIntake(
+      intakeDeps(emulator, batch, { maxWorkers: 4 }),
+      sqsEvent(intakeRecord(await putRequest(emulator.objects, newId()))),
+    );
+
+    // Assess
+    expect(batch.submitted).toEqual([
+      {
+        jobName: 'heritage-worker-202611240102-4',
+        jobQueue: 'arn:aws:batch:us-east-1:123456789012:job-queue/heritage-workers',
+        jobDefinition: 'arn:aws:batch:us-east-1:123456789012:job-definition/heritage-worker:1',
+        arrayProperties: { size: 4 },
+      },
+    ]);
+  });
+
+  it('ignores the S3 test event, keys outside inbox/*/manifest.json and other buckets', async () => {
+    // Prepare
+    const testEvent = rawRecord(JSON.stringify(readEventFixture('s3-test-event.json')));
+    const id = newId();
+    await putImages(emulator.objects, id);
+
+    // Act
+    const response = await processIntake(
+      intakeDeps(emulator, batch),
+      sqsEvent(
+        testEvent,
+        intakeRecord(`inbox/${id}/start.png`),
+        intakeRecord(`inbox/${id}/manifest.json`, { bucket: 'someone-elses-bucket' }),
+        rawRecord('not json at all'),
+      ),
+    );
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(await workMessages()).toEqual([]);
+    expect(await emulator.statuses.read(id)).toBeUndefined();
+  });
+});
+
+describe('dispatch, finishing what an earlier delivery left undone', () => {
+  async function unfinishedClaim(id: string, claimedBy: string, ageMs: number): Promise<void> {
+    const at = new Date(Date.now() - ageMs).toISOString();
+    await emulator.statuses.create({
+      version: 1,
+      request_id: id,
+      state: 'queued',
+      created_at: at,
+      updated_at: at,
+      seed: 77,
+      claimed_by: claimedBy,
+    });
+  }
+
+  it('leaves a fresh claim of another delivery alone', async () => {
+    // Prepare
+    const id = newId();
+    const key = await putRequest(emulator.objects, id);
+    await unfinishedClaim(id, 'another-delivery', 1_000);
+
+    // Act
+    const response = await processIntake(
+      intakeDeps(emulator, batch, { leaseMs: 60_000 }),
+      sqsEvent(intakeRecord(key)),
+    );
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(await workMessages()).toEqual([]);
+  });
+
+  it('takes over a claim older than the lease and sends its work message with the claimed seed', async () => {
+    // Prepare
+    const id = newId();
+    const key = await putRequest(emulator.objects, id);
+    await unfinishedClaim(id, 'a-delivery-that-died', 120_000);
+
+    // Act
+    await processIntake(intakeDeps(emulator, batch, { leaseMs: 60_000 }), sqsEvent(intakeRecord(key)));
+
+    // Assess
+    const messages = await workMessages();
+    expect(messages.map((message) => [message.request_id, message.manifest.seed])).toEqual([[id, 77]]);
+  });
+
+  it('publishes a rejection once when SNS failed the first time and the delivery is retried', async () => {
+    // Prepare
+    const id = newId();
+    const key = await putManifest(emulator.objects, id, { resolution: 500 });
+    const record = intakeRecord(key);
+    const { sns } = localAwsClients(emulator.endpoint);
+    failCommands(sns, 'PublishCommand');
+    const failing = await processIntake(
+      intakeDeps(emulator, batch, { events: new SnsEventPublisher(sns, emulator.topicArn) }),
+      sqsEvent(record),
+    );
+    const duplicateMeanwhile = await processIntake(intakeDeps(emulator, batch), sqsEvent(intakeRecord(key)));
+
+    // Act
+    const retried = await processIntake(intakeDeps(emulator, batch), sqsEvent(record));
+    const again = await processIntake(intakeDeps(emulator, batch), sqsEvent(record));
+
+    // Assess
+    expect(failing.batchItemFailures).toHaveLength(1);
+    expect(duplicateMeanwhile.batchItemFailures).toHaveLength(1);
+    expect(retried.batchItemFailures).toEqual([]);
+    expect(again.batchItemFailures).toEqual([]);
+    expect((await eventsFor(id)).map((event) => event.error?.code)).toEqual(['MANIFEST_INVALID']);
+  });
+});
