@@ -1,4 +1,13 @@
-/** Placeholder until the dispatch issue lands: the infra stack bundles this entry point. */
-export async function handler(): Promise<void> {
-  throw new Error('dead-letter: not implemented yet');
-}
+/** Lambda entry point of dead-letter: the work DLQ, with partial batch failure reporting. */
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { createDeadLetterDeps } from './create-deps.js';
+import type { DeadLetterDeps } from './fail-dead-letter.js';
+import { processDeadLetters } from './process-dead-letters.js';
+
+let deps: DeadLetterDeps | undefined;
+
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  deps ??= createDeadLetterDeps();
+  deps.logger.addContext(context);
+  return processDeadLetters(deps, event, context);
+};

@@ -130,14 +130,12 @@ describe('BatchWorkerLauncher', () => {
 
   it('does not retry an error that is not throttling', async () => {
     // Prepare
-    batch.mock
-      .on(SubmitJobCommand)
-      .rejects(
-        Object.assign(new Error('job queue is disabled'), {
-          name: 'ClientException',
-          $metadata: { httpStatusCode: 400 },
-        }),
-      );
+    batch.mock.on(SubmitJobCommand).rejects(
+      Object.assign(new Error('job queue is disabled'), {
+        name: 'ClientException',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
 
     // Act
     const launching = launcherFor(batch).launch(1);

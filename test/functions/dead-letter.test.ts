@@ -1,0 +1,172 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { DeadLetterDeps } from '../../functions/dead-letter/fail-dead-letter.js';
+import { processDeadLetters } from '../../functions/dead-letter/process-dead-letters.js';
+import { processIntake } from '../../functions/dispatch/process-intake.js';
+import { type BatchFake, fakeBatch } from '../support/batch-fake.js';
+import { type Emulator, type EventListener, startEmulator } from '../support/emulator.js';
+import { intakeDeps, quietObservability } from '../support/function-deps.js';
+import { intakeRecord, rawRecord, sqsEvent } from '../support/intake-events.js';
+import { crashUntilDeadLettered, drainQueue, receiveAll } from '../support/queues.js';
+import { putRequest } from '../support/requests.js';
+
+let emulator: Emulator;
+let events: EventListener;
+let batch: BatchFake;
+let ids = 0;
+
+function deadLetterDeps(): DeadLetterDeps {
+  return {
+    bucket: emulator.bucket,
+    objects: emulator.objects,
+    statuses: emulator.statuses,
+    events: emulator.events,
+    now: () => new Date(),
+    leaseMs: 60_000,
+    ...quietObservability(),
+  };
+}
+
+/** A request dispatched for real: claimed, its work message on the work queue. */
+async function dispatched(): Promise<string> {
+  ids += 1;
+  const id = `dl-${ids}-${Date.now().toString(36)}`;
+  const key = await putRequest(emulator.objects, id, { client_reference: `ref-${id}` });
+  await processIntake(intakeDeps(emulator, batch), sqsEvent(intakeRecord(key)));
+  return id;
+}
+
+async function deadLetters() {
+  await crashUntilDeadLettered(emulator.sqs, emulator.workQueueUrl);
+  return (await receiveAll(emulator.sqs, emulator.workDlqUrl)).map((letter) =>
+    rawRecord(letter.body, letter.messageId),
+  );
+}
+
+async function eventsFor(requestId: string) {
+  return (await events.drain()).filter((event) => event.request_id === requestId);
+}
+
+beforeAll(async () => {
+  emulator = await startEmulator({ maxReceiveCount: 2 });
+  events = emulator.listen();
+});
+
+afterAll(async () => {
+  await emulator.stop();
+});
+
+beforeEach(async () => {
+  batch?.mock.restore();
+  batch = fakeBatch();
+  await drainQueue(emulator.sqs, emulator.workQueueUrl);
+  await drainQueue(emulator.sqs, emulator.workDlqUrl);
+});
+
+describe('dead-letter', () => {
+  it('fails a request whose worker crashed on every attempt with WORKER_CRASHED and one failed event', async () => {
+    // Prepare
+    const id = await dispatched();
+    await emulator.statuses.update(id, (current) => ({
+      ...current,
+      state: 'running',
+      attempt: 2,
+      worker_id: 'w-1',
+    }));
+    const letters = await deadLetters();
+
+    // Act: the letter arrives twice, as SQS may deliver it.
+    const first = await processDeadLetters(deadLetterDeps(), sqsEvent(...letters));
+    const second = await processDeadLetters(deadLetterDeps(), sqsEvent(...letters));
+
+    // Assess
+    expect(letters).toHaveLength(1);
+    expect([...first.batchItemFailures, ...second.batchItemFailures]).toEqual([]);
+    const published = await eventsFor(id);
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({
+      type: 'heritage.request.failed',
+      status: 'failed',
+      client_reference: `ref-${id}`,
+      parameters: { seed: 424242, steps: 8 },
+      error: { code: 'WORKER_CRASHED', retryable: false },
+    });
+    expect((await emulator.statuses.read(id))?.status).toMatchObject({
+      state: 'failed',
+      error: { code: 'WORKER_CRASHED' },
+    });
+  });
+
+  it('fails a request no worker ever started with RETRIES_EXHAUSTED', async () => {
+    // Prepare
+    const id = await dispatched();
+    const letters = await deadLetters();
+
+    // Act
+    await processDeadLetters(deadLetterDeps(), sqsEvent(...letters));
+
+    // Assess
+    expect((await eventsFor(id)).map((event) => event.error?.code)).toEqual(['RETRIES_EXHAUSTED']);
+  });
+
+  it('turns a poison message that names a request into exactly one failed event', async () => {
+    // Prepare
+    const id = await dispatched();
+    await drainQueue(emulator.sqs, emulator.workQueueUrl);
+    await emulator.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: emulator.workQueueUrl,
+        MessageBody: JSON.stringify({ request_id: id, version: 99 }),
+      }),
+    );
+    const letters = await deadLetters();
+
+    // Act
+    const response = await processDeadLetters(deadLetterDeps(), sqsEvent(...letters, ...letters));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    const published = await eventsFor(id);
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({
+      status: 'failed',
+      parameters: null,
+      error: { code: 'RETRIES_EXHAUSTED' },
+    });
+  });
+
+  it('acknowledges a poison message that names no request, publishing nothing', async () => {
+    // Prepare
+    await emulator.sqs.send(
+      new SendMessageCommand({ QueueUrl: emulator.workQueueUrl, MessageBody: 'garbage {{{' }),
+    );
+    const letters = await deadLetters();
+    const before = (await events.drain()).length;
+
+    // Act
+    const response = await processDeadLetters(deadLetterDeps(), sqsEvent(...letters));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(await events.drain()).toHaveLength(before);
+  });
+
+  it('only logs a dead letter of a request that already succeeded', async () => {
+    // Prepare
+    const id = await dispatched();
+    await emulator.statuses.update(id, (current) => ({ ...current, state: 'running' }));
+    await emulator.statuses.update(id, (current) => ({
+      ...current,
+      state: 'succeeded',
+      result_key: `outputs/${id}/result.json`,
+    }));
+    const letters = await deadLetters();
+
+    // Act
+    await processDeadLetters(deadLetterDeps(), sqsEvent(...letters));
+
+    // Assess
+    expect(await eventsFor(id)).toEqual([]);
+    expect((await emulator.statuses.read(id))?.status.state).toBe('succeeded');
+  });
+});
