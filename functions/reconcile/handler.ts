@@ -1,4 +1,14 @@
-/** Placeholder until the dispatch issue lands: the infra stack bundles this entry point. */
-export async function handler(): Promise<void> {
-  throw new Error('reconcile: not implemented yet');
-}
+/** Lambda entry point of reconcile: the one-minute schedule and Batch "Job State Change" events. */
+import type { Context } from 'aws-lambda';
+import { createReconcileDeps } from './create-deps.js';
+import { handleReconcileEvent, type ReconcileOutcome } from './handle-reconcile-event.js';
+import type { ReconcileDeps, ScanCursor } from './reconcile.js';
+
+let deps: ReconcileDeps | undefined;
+const cursor: ScanCursor = { skip: 0 };
+
+export const handler = async (event: unknown, context: Context): Promise<ReconcileOutcome> => {
+  deps ??= createReconcileDeps();
+  deps.logger.addContext(context);
+  return handleReconcileEvent(deps, event, cursor);
+};

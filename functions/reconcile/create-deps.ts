@@ -1,0 +1,38 @@
+/** Wires reconcile to AWS from its configuration: called once, on the first invocation. */
+import { BatchWorkerLauncher, WORKER_JOB_PREFIX } from '../../adapters/aws/batch-worker-launcher.js';
+import { S3ObjectStore } from '../../adapters/aws/s3-object-store.js';
+import { SnsEventPublisher } from '../../adapters/aws/sns-event-publisher.js';
+import { SqsWorkQueue } from '../../adapters/aws/sqs-work-queue.js';
+import { ObjectStatusStore } from '../../adapters/status/object-status-store.js';
+import { createAwsClients } from '../aws-clients.js';
+import { createObservability } from '../observability.js';
+import { DEFAULT_OUTBOX_LEASE_MS } from '../terminal-event.js';
+import { loadReconcileConfig } from './config.js';
+import type { ReconcileDeps } from './reconcile.js';
+
+export function createReconcileDeps(env: Record<string, string | undefined> = process.env): ReconcileDeps {
+  const config = loadReconcileConfig(env);
+  const { logger, metrics, tracer } = createObservability(config.POWERTOOLS_SERVICE_NAME);
+  const aws = createAwsClients(tracer, config.AWS_ENDPOINT_URL);
+  const objects = new S3ObjectStore(aws.s3, config.REQUEST_BUCKET);
+  return {
+    bucket: config.REQUEST_BUCKET,
+    objects,
+    statuses: new ObjectStatusStore(objects),
+    events: new SnsEventPublisher(aws.sns, config.COMPLETIONS_TOPIC_ARN),
+    workQueue: new SqsWorkQueue(aws.sqs, config.WORK_QUEUE_URL),
+    launcher: new BatchWorkerLauncher({
+      batch: aws.batch,
+      jobQueue: config.JOB_QUEUE,
+      jobDefinition: config.JOB_DEFINITION,
+    }),
+    maxWorkers: config.MAX_WORKERS,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_SECONDS * 1000,
+    maxStatusesScanned: config.RECONCILE_MAX_STATUSES,
+    leaseMs: DEFAULT_OUTBOX_LEASE_MS,
+    workerJobPrefix: WORKER_JOB_PREFIX,
+    logger,
+    metrics,
+    now: () => new Date(),
+  };
+}
