@@ -1,3 +1,4 @@
+import { SubmitJobCommand } from '@aws-sdk/client-batch';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store.js';
 import { SnsEventPublisher } from '../../adapters/aws/sns-event-publisher.js';
@@ -350,6 +351,25 @@ describe('dispatch', () => {
         arrayProperties: { size: 4 },
       },
     ]);
+  });
+
+  it('still acknowledges accepted records when Batch keeps answering 429, leaving scaling to reconcile', async () => {
+    // Prepare
+    const key = await putRequest(emulator.objects, newId());
+    batch.mock.on(SubmitJobCommand).rejects(
+      Object.assign(new Error('Too Many Requests'), {
+        name: 'ClientException',
+        $metadata: { httpStatusCode: 429 },
+      }),
+    );
+
+    // Act
+    const response = await processIntake(intakeDeps(emulator, batch), sqsEvent(intakeRecord(key)));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(await workMessages()).toHaveLength(1);
+    expect(batch.mock.commandCalls(SubmitJobCommand)).toHaveLength(5);
   });
 
   it('ignores the S3 test event, keys outside inbox/*/manifest.json and other buckets', async () => {
