@@ -9,7 +9,7 @@ import { type WorkMessage, WorkMessageSchema } from '../../contracts/work-messag
 import { processIntake } from '../../functions/dispatch/process-intake.js';
 import { type BatchFake, fakeBatch } from '../support/batch-fake.js';
 import { type Emulator, type EventListener, startEmulator } from '../support/emulator.js';
-import { failCommands } from '../support/faults.js';
+import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 import { intakeDeps } from '../support/function-deps.js';
 import { intakeRecord, rawRecord, readEventFixture, sqsEvent } from '../support/intake-events.js';
 import { drainQueue } from '../support/queues.js';
@@ -18,6 +18,7 @@ import { putImages, putManifest, putRequest, sampleImage } from '../support/requ
 let emulator: Emulator;
 let events: EventListener;
 let batch: BatchFake;
+let proxy: FaultProxy;
 let ids = 0;
 
 function newId(): string {
@@ -37,9 +38,11 @@ async function eventsFor(requestId: string) {
 beforeAll(async () => {
   emulator = await startEmulator();
   events = emulator.listen();
+  proxy = await startFaultProxy(emulator.endpoint);
 });
 
 afterAll(async () => {
+  await proxy.close();
   await emulator.stop();
 });
 
@@ -285,8 +288,14 @@ describe('dispatch', () => {
     // Prepare
     const keys = await Promise.all(Array.from({ length: 10 }, () => putRequest(emulator.objects, newId())));
     const unlucky = keys[6] ?? '';
-    const { s3 } = localAwsClients(emulator.endpoint);
-    failCommands(s3, 'GetObjectCommand', (input) => input.Key === unlucky);
+    const { s3 } = localAwsClients(proxy.endpoint, { maxAttempts: 1 });
+    proxy.inject({
+      service: 's3',
+      operation: 'GET',
+      key: new RegExp(`^${unlucky}$`),
+      kind: 'internal-error',
+      times: 1,
+    });
     const objects = new S3ObjectStore(s3, emulator.bucket);
     const records = keys.map((key) => intakeRecord(key));
 
@@ -308,8 +317,8 @@ describe('dispatch', () => {
     const id = newId();
     const key = await putRequest(emulator.objects, id);
     const record = intakeRecord(key);
-    const { sqs } = localAwsClients(emulator.endpoint);
-    failCommands(sqs, 'SendMessageCommand');
+    const { sqs } = localAwsClients(proxy.endpoint, { maxAttempts: 1 });
+    proxy.inject({ service: 'sqs', operation: 'SendMessage', kind: 'internal-error', times: 1 });
     const failingQueue = new SqsWorkQueue(sqs, emulator.workQueueUrl);
     const broken = await processIntake(
       intakeDeps(emulator, batch, { workQueue: failingQueue }),
@@ -446,8 +455,8 @@ describe('dispatch, finishing what an earlier delivery left undone', () => {
     const id = newId();
     const key = await putManifest(emulator.objects, id, { resolution: 500 });
     const record = intakeRecord(key);
-    const { sns } = localAwsClients(emulator.endpoint);
-    failCommands(sns, 'PublishCommand');
+    const { sns } = localAwsClients(proxy.endpoint, { maxAttempts: 1 });
+    proxy.inject({ service: 'sns', operation: 'Publish', kind: 'throttle', times: 1 });
     const failing = await processIntake(
       intakeDeps(emulator, batch, { events: new SnsEventPublisher(sns, emulator.topicArn) }),
       sqsEvent(record),
