@@ -1,4 +1,4 @@
-/** Runs every Heritage benchmark. */
-console.log(
-  'heritage bench: not yet available (benchmarks land with the worker, provisioner and dispatch issues).',
-);
+/** Runs every Heritage benchmark, one after another. */
+import { runDispatchBurst } from './dispatch-burst.js';
+
+await runDispatchBurst();

@@ -26,6 +26,6 @@ export async function processDeadLetters(
       { throwOnFullBatchFailure: false, ...(context === undefined ? {} : { context }) },
     );
   } finally {
-    deps.metrics.publishStoredMetrics();
+    if (deps.metrics.hasStoredMetrics()) deps.metrics.publishStoredMetrics();
   }
 }

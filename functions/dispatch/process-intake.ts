@@ -86,6 +86,6 @@ export async function processIntake(
     await scaleAfter(deps, accepted);
     return response;
   } finally {
-    deps.metrics.publishStoredMetrics();
+    if (deps.metrics.hasStoredMetrics()) deps.metrics.publishStoredMetrics();
   }
 }

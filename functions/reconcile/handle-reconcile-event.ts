@@ -35,6 +35,6 @@ export async function handleReconcileEvent(
     });
     return { kind: 'reconciled', report };
   } finally {
-    deps.metrics.publishStoredMetrics();
+    if (deps.metrics.hasStoredMetrics()) deps.metrics.publishStoredMetrics();
   }
 }
