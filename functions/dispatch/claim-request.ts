@@ -85,13 +85,16 @@ export async function enqueueWork(
 ): Promise<WorkMessage> {
   await Promise.all(
     [request.start, request.end].map((image) =>
-      image.inline === undefined ? undefined : deps.objects.put(image.key, image.inline),
+      image.inline === undefined
+        ? undefined
+        : deps.objects.put(image.key, image.inline, { contentType: `image/${image.info.format}` }),
     ),
   );
   const message = workMessage(deps, request, manifest);
   await deps.workQueue.send(JSON.stringify(message));
+  // A fast worker may already run it; the stamp still goes on, so no later delivery re-sends.
   await deps.statuses.update(request.requestId, (current) =>
-    current.state === 'queued' && current.enqueued_at === undefined
+    (current.state === 'queued' || current.state === 'running') && current.enqueued_at === undefined
       ? { ...current, enqueued_at: message.enqueued_at, updated_at: deps.now().toISOString() }
       : undefined,
   );

@@ -40,6 +40,7 @@ async function dispatchRecord(deps: IntakeDeps, record: SQSRecord): Promise<Disp
       );
     } catch (error) {
       deps.logger.warn('dispatch failed; the record will be retried', {
+        request_id: /^inbox\/([^/]+)\//.exec(object.key)?.[1],
         key: object.key,
         message_id: record.messageId,
         error,
