@@ -142,7 +142,7 @@ export async function dispatchBurst(options: DispatchBurstOptions = {}): Promise
         jobDefinition: 'heritage-worker',
       }),
       maxWorkers,
-      imageWaitReceives: 4,
+      imageWaitReceives: 3,
       leaseMs: 16 * 60 * 1000,
       logger,
       metrics: new Metrics({ namespace: 'HeritageBench', serviceName: 'heritage-bench', logger }),

@@ -13,8 +13,10 @@ export const DispatchEnvSchema = z.object({
     .number()
     .int()
     .min(1)
-    .default(4)
-    .describe('Deliveries of one intake message before a missing image rejects the request.'),
+    .default(3)
+    .describe(
+      'Deliveries of one intake message before a missing image rejects the request; keep it below the intake maxReceiveCount.',
+    ),
   AWS_ENDPOINT_URL: z.url().optional().describe('Local AWS stand-in; unset on AWS.'),
   POWERTOOLS_SERVICE_NAME: z.string().default('heritage-dispatch'),
 });
