@@ -4,6 +4,7 @@
  * file), then the output geometry. Input problems throw HeritageErrors that are not retryable.
  */
 import {
+  type HeritageError,
   ImageMissingError,
   isHeritageError,
   ManifestMissingError,
@@ -21,6 +22,7 @@ import { requestKeys } from '../../contracts/keys.js';
 import {
   LEGACY_BODY_MAX_BYTES,
   MANIFEST_MAX_BYTES,
+  type Manifest,
   type ParsedManifest,
   parseManifest,
 } from '../../contracts/manifest.js';
@@ -135,5 +137,24 @@ export async function tryReadManifest(
   } catch (error) {
     if (isHeritageError(error)) return undefined;
     throw error;
+  }
+}
+
+export type Validation =
+  | { valid: true; request: ValidRequest }
+  /** Bad input: `manifest` is there when the manifest itself was fine, for the event's parameters. */
+  | { valid: false; error: HeritageError; manifest?: Manifest };
+
+/** Everything a request brings, checked. Bad input is returned; AWS failures are thrown. */
+export async function validateRequest(objects: ObjectStore, requestId: string): Promise<Validation> {
+  let manifest: Manifest | undefined;
+  try {
+    const { parsed, etag } = await readManifest(objects, requestId);
+    manifest = parsed.manifest;
+    const images = await checkImages(objects, requestId, parsed);
+    return { valid: true, request: { requestId, parsed, manifestEtag: etag, ...images } };
+  } catch (error) {
+    if (!isHeritageError(error) || error.retryable) throw error;
+    return { valid: false, error, ...(manifest === undefined ? {} : { manifest }) };
   }
 }

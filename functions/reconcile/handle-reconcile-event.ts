@@ -1,13 +1,8 @@
 /** Routes one EventBridge event: the schedule runs reconcile, a Batch job change is recorded. */
 import { InternalError } from '../../contracts/errors.js';
-import {
-  type ReconcileDeps,
-  type ReconcileReport,
-  reconcile,
-  recordWorkerJobChange,
-  type ScanCursor,
-} from './reconcile.js';
+import { type ReconcileDeps, type ReconcileReport, reconcile, type ScanCursor } from './reconcile.js';
 import { ReconcileEventSchema } from './reconcile-events.js';
+import { recordWorkerJobChange } from './record-worker-job.js';
 
 export type ReconcileOutcome =
   | { kind: 'reconciled'; report: ReconcileReport }

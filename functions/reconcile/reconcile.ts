@@ -1,6 +1,6 @@
 /**
- * Self-healing, once a minute: start workers when work waits and too few are live, fail requests whose
- * worker went silent, and count worker jobs that Batch reports FAILED.
+ * Self-healing, once a minute: start workers when work waits and too few are live, and fail requests
+ * whose worker went silent.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
@@ -18,7 +18,6 @@ import { type ScaleDecision, scaleWorkers } from '../dispatch/scale-workers.js';
 import { failureEvent } from '../failure-event.js';
 import { countMetric, requestLogger } from '../observability.js';
 import { publishTerminalEvent } from '../terminal-event.js';
-import type { BatchJobStateChange } from './reconcile-events.js';
 
 export interface ReconcileDeps {
   bucket: string;
@@ -167,23 +166,4 @@ export async function reconcile(deps: ReconcileDeps, cursor?: ScanCursor): Promi
   }
   const scan = await failSilentRequests(deps, cursor);
   return { scaling, ...scan };
-}
-
-/** Logs a worker job that Batch reports FAILED, with its reason, and counts it. */
-export function recordWorkerJobChange(
-  deps: Pick<ReconcileDeps, 'logger' | 'metrics' | 'workerJobPrefix'>,
-  event: BatchJobStateChange,
-): boolean {
-  const { detail } = event;
-  if (detail.status !== 'FAILED' || !detail.jobName.startsWith(deps.workerJobPrefix)) return false;
-  const lastAttempt = detail.attempts?.at(-1);
-  deps.logger.error('worker job failed', {
-    job_id: detail.jobId,
-    job_name: detail.jobName,
-    reason: detail.statusReason,
-    exit_code: lastAttempt?.container?.exitCode,
-    container_reason: lastAttempt?.container?.reason,
-  });
-  countMetric(deps.metrics, 'WorkerJobsFailed');
-  return true;
 }
