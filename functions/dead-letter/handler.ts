@@ -1,4 +1,4 @@
-/** Lambda entry point of dead-letter: the work DLQ, with partial batch failure reporting. */
+/** Lambda entry point of dead-letter: the work DLQ and the intake DLQ, with partial batch failure reporting. */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDeadLetterDeps } from './create-deps.js';
 import type { DeadLetterDeps } from './fail-dead-letter.js';

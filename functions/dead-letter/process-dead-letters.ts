@@ -1,7 +1,9 @@
-/** One batch from the work DLQ: each letter failed on its own, with partial batch failure reporting. */
+/** One batch from the work or intake DLQ: each letter on its own, with partial batch failure reporting. */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { readS3Event } from '../dispatch/read-s3-event.js';
 import { type DeadLetterDeps, failDeadLetter } from './fail-dead-letter.js';
+import { failIntakeDeadLetter } from './fail-intake-dead-letter.js';
 
 export async function processDeadLetters(
   deps: DeadLetterDeps,
@@ -12,8 +14,13 @@ export async function processDeadLetters(
     return await processPartialResponse(
       event,
       async (record: SQSRecord) => {
+        const letter = { body: record.body, deliveryId: record.messageId };
         try {
-          await failDeadLetter(deps, { body: record.body, deliveryId: record.messageId });
+          // The function drains both DLQs: S3 events from intake, work messages (or poison) from work.
+          const intake = readS3Event(record.body);
+          if (intake.kind === 'objects') await failIntakeDeadLetter(deps, letter, intake.objects);
+          else if (intake.kind === 'test-event') deps.logger.info('ignoring the S3 test event');
+          else await failDeadLetter(deps, letter);
         } catch (error) {
           deps.logger.warn('dead letter not handled; it will be retried', {
             message_id: record.messageId,

@@ -170,3 +170,79 @@ describe('dead-letter', () => {
     expect((await emulator.statuses.read(id))?.status.state).toBe('succeeded');
   });
 });
+
+describe('dead-letter, for intake messages dispatch never got through', () => {
+  async function intakeDeadLetters(key: string) {
+    await emulator.sqs.send(
+      new SendMessageCommand({ QueueUrl: emulator.intakeQueueUrl, MessageBody: intakeRecord(key).body }),
+    );
+    await crashUntilDeadLettered(emulator.sqs, emulator.intakeQueueUrl);
+    return (await receiveAll(emulator.sqs, emulator.intakeDlqUrl)).map((letter) =>
+      rawRecord(letter.body, letter.messageId),
+    );
+  }
+
+  beforeEach(async () => {
+    await drainQueue(emulator.sqs, emulator.intakeDlqUrl);
+  });
+
+  it('fails a request that was never claimed with RETRIES_EXHAUSTED, once', async () => {
+    // Prepare
+    ids += 1;
+    const id = `intake-${ids}`;
+    const key = await putRequest(emulator.objects, id, { client_reference: 'never-claimed' });
+    const letters = await intakeDeadLetters(key);
+
+    // Act
+    const first = await processDeadLetters(deadLetterDeps(), sqsEvent(...letters));
+    const second = await processDeadLetters(deadLetterDeps(), sqsEvent(...letters));
+
+    // Assess
+    expect([...first.batchItemFailures, ...second.batchItemFailures]).toEqual([]);
+    const published = await eventsFor(id);
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({
+      status: 'failed',
+      client_reference: 'never-claimed',
+      parameters: { steps: 8 },
+      error: { code: 'RETRIES_EXHAUSTED' },
+    });
+    expect((await emulator.statuses.read(id))?.status.state).toBe('failed');
+  });
+
+  it('fails a request claimed but never enqueued', async () => {
+    // Prepare
+    ids += 1;
+    const id = `intake-${ids}`;
+    const key = await putRequest(emulator.objects, id);
+    const now = new Date().toISOString();
+    await emulator.statuses.create({
+      version: 1,
+      request_id: id,
+      state: 'queued',
+      created_at: now,
+      updated_at: now,
+      seed: 9,
+    });
+    const letters = await intakeDeadLetters(key);
+
+    // Act
+    await processDeadLetters(deadLetterDeps(), sqsEvent(...letters));
+
+    // Assess
+    expect((await eventsFor(id)).map((event) => event.error?.code)).toEqual(['RETRIES_EXHAUSTED']);
+  });
+
+  it('leaves a request whose work message went out to its worker', async () => {
+    // Prepare
+    const id = await dispatched();
+    const letters = await intakeDeadLetters(`inbox/${id}/manifest.json`);
+
+    // Act
+    await processDeadLetters(deadLetterDeps(), sqsEvent(...letters));
+
+    // Assess
+    expect(await eventsFor(id)).toEqual([]);
+    expect((await emulator.statuses.read(id))?.status.state).toBe('queued');
+  });
+});

@@ -1,0 +1,108 @@
+/**
+ * An S3 event in the intake DLQ: dispatch failed on it every time (AWS kept failing, or a bug). Its
+ * manifest must still end in one terminal event. A request never claimed, or claimed and never
+ * enqueued, becomes `failed` with RETRIES_EXHAUSTED; a rejection whose event never went out is
+ * published; anything further along is only logged.
+ */
+import { type ErrorInfo, RetriesExhaustedError } from '../../contracts/errors.js';
+import { parseInboxManifestKey } from '../../contracts/keys.js';
+import type { StatusDocument } from '../../contracts/status.js';
+import type { ObjectCreated } from '../dispatch/read-s3-event.js';
+import { tryReadManifest } from '../dispatch/validate-request.js';
+import { failureEvent } from '../failure-event.js';
+import { countMetric, requestLogger } from '../observability.js';
+import { publishTerminalEvent } from '../terminal-event.js';
+import type { DeadLetter, DeadLetterDeps, DeadLetterResult } from './fail-dead-letter.js';
+
+function requestIdOf(deps: DeadLetterDeps, object: ObjectCreated): string | undefined {
+  if (object.bucket !== deps.bucket) return undefined;
+  try {
+    return parseInboxManifestKey(object.key);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Fails the request unless it got further; returns the status to publish for, if any. */
+async function failUnfinished(
+  deps: DeadLetterDeps,
+  requestId: string,
+  letter: DeadLetter,
+  error: ErrorInfo,
+): Promise<StatusDocument | undefined> {
+  const now = deps.now().toISOString();
+  const failed: StatusDocument = {
+    version: 1,
+    request_id: requestId,
+    state: 'failed',
+    created_at: now,
+    updated_at: now,
+    claimed_by: letter.deliveryId,
+    error,
+  };
+  if (await deps.statuses.create(failed)) return failed;
+  const updated = await deps.statuses.update(requestId, (current) =>
+    current.state === 'queued' && current.enqueued_at === undefined
+      ? { ...current, state: 'failed', error, claimed_by: letter.deliveryId, updated_at: now }
+      : undefined,
+  );
+  if (updated !== undefined) return updated.status;
+  const status = (await deps.statuses.read(requestId))?.status;
+  // A rejection whose event may not have gone out, or our own failure from an earlier delivery.
+  const ours = status?.state === 'failed' && status.claimed_by === letter.deliveryId;
+  return status?.state === 'rejected' || ours ? status : undefined;
+}
+
+async function failIntakeObject(
+  deps: DeadLetterDeps,
+  letter: DeadLetter,
+  requestId: string,
+): Promise<DeadLetterResult> {
+  const log = requestLogger(deps.logger, requestId);
+  const error = new RetriesExhaustedError(
+    `dispatch could not handle the manifest of ${requestId}: the intake message ran out of retries`,
+  ).toInfo();
+  const status = await failUnfinished(deps, requestId, letter, error);
+  if (status === undefined) {
+    log.info('intake dead letter for a request already enqueued or finished; nothing to do');
+    return 'already-terminal';
+  }
+  const state = status.state === 'rejected' ? 'rejected' : 'failed';
+  const event = failureEvent({
+    status: state,
+    requestId,
+    bucket: deps.bucket,
+    error: status.error ?? error,
+    clientReference: status.client_reference,
+    manifest: (await tryReadManifest(deps.objects, requestId))?.manifest,
+  });
+  const outcome = await publishTerminalEvent(deps, event, {
+    owner: letter.deliveryId,
+    leaseMs: deps.leaseMs,
+  });
+  if (outcome === 'published') {
+    log.warn('request ended from the intake dead-letter queue', { state, error_code: event.error?.code });
+    countMetric(deps.metrics, state === 'rejected' ? 'RequestsRejected' : 'RequestsFailed', {
+      code: event.error?.code ?? 'RETRIES_EXHAUSTED',
+    });
+  }
+  return state === 'rejected' ? 'already-terminal' : 'failed';
+}
+
+export async function failIntakeDeadLetter(
+  deps: DeadLetterDeps,
+  letter: DeadLetter,
+  objects: ObjectCreated[],
+): Promise<DeadLetterResult[]> {
+  const results: DeadLetterResult[] = [];
+  for (const object of objects) {
+    const requestId = requestIdOf(deps, object);
+    if (requestId === undefined) {
+      deps.logger.warn('intake dead letter for an object that is not a request manifest', { ...object });
+      results.push('unreadable');
+      continue;
+    }
+    results.push(await failIntakeObject(deps, letter, requestId));
+  }
+  return results;
+}
