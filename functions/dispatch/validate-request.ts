@@ -106,6 +106,21 @@ function checkInlineImage(requestId: string, bytes: Uint8Array, name: 'start' | 
   };
 }
 
+/**
+ * Both checks run at once; the error reported does not depend on which finished first. A bad image
+ * wins over a missing one (that one may still be uploading, the bad one will not get better), and
+ * otherwise the start image's error comes first.
+ */
+async function bothImages(
+  start: Promise<CheckedImage>,
+  end: Promise<CheckedImage>,
+): Promise<[CheckedImage, CheckedImage]> {
+  const [first, second] = await Promise.allSettled([start, end]);
+  if (first.status === 'fulfilled' && second.status === 'fulfilled') return [first.value, second.value];
+  const errors = [first, second].flatMap((result) => (result.status === 'rejected' ? [result.reason] : []));
+  throw errors.find((error) => !(error instanceof ImageMissingError)) ?? errors[0];
+}
+
 /** Checks both images and derives the output geometry from the start image. */
 export async function checkImages(
   objects: ObjectStore,
@@ -116,10 +131,10 @@ export async function checkImages(
   const { manifest, inlineImages } = parsed;
   const [start, end] =
     inlineImages === undefined
-      ? await Promise.all([
+      ? await bothImages(
           checkStoredImage(objects, keys.inboxObject(manifest.start_image), 'start image'),
           checkStoredImage(objects, keys.inboxObject(manifest.end_image), 'end image'),
-        ])
+        )
       : [
           checkInlineImage(requestId, inlineImages.start, 'start'),
           checkInlineImage(requestId, inlineImages.end, 'end'),

@@ -11,6 +11,7 @@ import { type BatchFake, fakeBatch } from '../support/batch-fake.js';
 import { type Emulator, type EventListener, startEmulator } from '../support/emulator.js';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 import { intakeDeps } from '../support/function-deps.js';
+import { gif } from '../support/images.js';
 import { intakeRecord, rawRecord, readEventFixture, sqsEvent } from '../support/intake-events.js';
 import { drainQueue } from '../support/queues.js';
 import { putImages, putManifest, putRequest, sampleImage } from '../support/requests.js';
@@ -201,6 +202,23 @@ describe('dispatch', () => {
       error: { code: 'IMAGE_MISSING' },
     });
     expect(await workMessages()).toEqual([]);
+  });
+
+  it('rejects a bad end image at once, without waiting for a start image still missing', async () => {
+    // Prepare
+    const id = newId();
+    await emulator.objects.put(`inbox/${id}/end.png`, gif());
+    const key = await putManifest(emulator.objects, id, {});
+
+    // Act
+    const response = await processIntake(
+      intakeDeps(emulator, batch),
+      sqsEvent(intakeRecord(key, { receiveCount: 1 })),
+    );
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect((await eventsFor(id)).map((event) => event.error?.code)).toEqual(['IMAGE_FORMAT_UNSUPPORTED']);
   });
 
   it('rejects an invalid manifest with its code and publishes the rejection once, however often the event repeats', async () => {
