@@ -1,0 +1,188 @@
+/**
+ * The GPU side: a managed EC2 compute environment on p5 that scales to zero, its launch template
+ * (NVMe model cache, IMDSv2), the job queue, and the worker job definition built from gpu-container/.
+ */
+import * as path from 'node:path';
+import { type Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
+import * as batch from 'aws-cdk-lib/aws-batch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { WorkerSizing } from '../sizing.js';
+import { HOST_MODEL_CACHE_DIR, modelCacheUserData } from './model-cache-user-data.js';
+
+/** Where the model cache appears inside the container (MODEL_CACHE_DIR). */
+export const CONTAINER_MODEL_CACHE_DIR = '/models';
+/** Batch's reason for a job whose Spot instance was reclaimed. */
+export const SPOT_RECLAIMED_STATUS_REASON = 'Host EC2*';
+export const CANNOT_PULL_CONTAINER_REASON = 'CannotPullContainerError:*';
+export const WORKER_RETRY_ATTEMPTS = 3;
+
+export interface WorkerFleetProps {
+  readonly vpc: ec2.IVpc;
+  readonly subnets: ec2.SubnetSelection;
+  readonly instanceTypes: readonly string[];
+  readonly sizing: WorkerSizing;
+  readonly spot: boolean;
+  readonly runnableTimeout: Duration;
+  readonly attemptTimeout: Duration;
+  readonly logRetention: logs.RetentionDays;
+  /** Directory holding the worker image's Dockerfile. */
+  readonly containerDirectory: string;
+  readonly environment: Record<string, string>;
+}
+
+export class WorkerFleet extends Construct {
+  readonly jobQueue: batch.JobQueue;
+  readonly jobDefinition: batch.EcsJobDefinition;
+  /** The role the worker container runs as; the stack grants it the queue, buckets and topic. */
+  readonly jobRole: iam.Role;
+  readonly computeEnvironment: batch.ManagedEc2EcsComputeEnvironment;
+
+  constructor(scope: Construct, id: string, props: WorkerFleetProps) {
+    super(scope, id);
+
+    const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
+      userData: modelCacheUserData(),
+      requireImdsv2: true,
+      // Hop limit 1: containers cannot borrow the instance role through IMDS; they use the job role.
+      httpPutResponseHopLimit: 1,
+      blockDevices: [
+        {
+          // Room for the multi-GB CUDA + PyTorch image layers; the models live on the NVMe RAID.
+          deviceName: '/dev/xvda',
+          volume: ec2.BlockDeviceVolume.ebs(200, {
+            volumeType: ec2.EbsDeviceVolumeType.GP3,
+            encrypted: true,
+          }),
+        },
+      ],
+    });
+
+    const instanceRole = new iam.Role(this, 'InstanceRole', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      managedPolicies: [
+        iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonEC2ContainerServiceforEC2Role'),
+      ],
+    });
+    Validations.of(instanceRole).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role]',
+      reason: 'The ECS agent on Batch instances needs this AWS-maintained policy to register and run tasks.',
+    });
+
+    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: 'Heritage GPU workers: no inbound, outbound HTTPS only',
+      allowAllOutbound: false,
+    });
+    securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'AWS APIs, ECR and S3 over HTTPS');
+
+    this.computeEnvironment = new batch.ManagedEc2EcsComputeEnvironment(this, 'ComputeEnvironment', {
+      vpc: props.vpc,
+      vpcSubnets: props.subnets,
+      securityGroups: [securityGroup],
+      instanceTypes: props.instanceTypes.map((name) => new ec2.InstanceType(name)),
+      useOptimalInstanceClasses: false,
+      images: [{ imageType: batch.EcsMachineImageType.ECS_AL2023_NVIDIA }],
+      minvCpus: 0,
+      maxvCpus: props.sizing.maxvCpus,
+      spot: props.spot,
+      allocationStrategy: props.spot
+        ? batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED
+        : batch.AllocationStrategy.BEST_FIT_PROGRESSIVE,
+      launchTemplate,
+      instanceRole,
+      updateToLatestImageVersion: true,
+    });
+
+    this.jobQueue = new batch.JobQueue(this, 'JobQueue', {
+      computeEnvironments: [{ computeEnvironment: this.computeEnvironment, order: 1 }],
+      jobStateTimeLimitActions: [
+        batch.JobStateTimeLimitActionsReason.INSUFFICIENT_INSTANCE_CAPACITY,
+        batch.JobStateTimeLimitActionsReason.COMPUTE_ENVIRONMENT_MAX_RESOURCE,
+        batch.JobStateTimeLimitActionsReason.JOB_RESOURCE_REQUIREMENT,
+      ].map((reason) => ({
+        reason,
+        action: batch.JobStateTimeLimitActionsAction.CANCEL,
+        maxTime: props.runnableTimeout,
+        state: batch.JobStateTimeLimitActionsState.RUNNABLE,
+      })),
+    });
+
+    this.jobRole = new iam.Role(this, 'JobRole', {
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+      description: 'Heritage GPU worker container',
+    });
+
+    const image = new DockerImageAsset(this, 'Image', {
+      directory: props.containerDirectory,
+      platform: Platform.LINUX_AMD64,
+      exclude: ['node_modules', '**/node_modules', '.vendor', '.whl', 'cdk.out'],
+    });
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    const container = new batch.EcsEc2ContainerDefinition(this, 'Container', {
+      image: ecs.ContainerImage.fromDockerImageAsset(image),
+      cpu: props.sizing.vcpus,
+      memory: Size.mebibytes(props.sizing.memoryMiB),
+      gpu: props.sizing.gpus,
+      jobRole: this.jobRole,
+      environment: {
+        AWS_REGION: Stack.of(this).region,
+        MODEL_CACHE_DIR: CONTAINER_MODEL_CACHE_DIR,
+        ...props.environment,
+      },
+      linuxParameters: new batch.LinuxParameters(this, 'LinuxParameters', {
+        sharedMemorySize: Size.mebibytes(props.sizing.sharedMemoryMiB),
+        initProcessEnabled: true,
+      }),
+      ulimits: [
+        { name: batch.UlimitName.NOFILE, softLimit: 1_048_576, hardLimit: 1_048_576 },
+        { name: batch.UlimitName.MEMLOCK, softLimit: -1, hardLimit: -1 },
+        { name: batch.UlimitName.STACK, softLimit: 67_108_864, hardLimit: 67_108_864 },
+      ],
+      volumes: [
+        batch.EcsVolume.host({
+          name: 'model-cache',
+          hostPath: HOST_MODEL_CACHE_DIR,
+          containerPath: CONTAINER_MODEL_CACHE_DIR,
+        }),
+      ],
+      logging: ecs.LogDriver.awsLogs({ logGroup, streamPrefix: 'worker' }),
+    });
+
+    Validations.of(container.executionRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'ecr:GetAuthorizationToken supports no resource-level permissions; image pulls are scoped to the asset repository.',
+    });
+
+    this.jobDefinition = new batch.EcsJobDefinition(this, 'JobDefinition', {
+      container,
+      propagateTags: true,
+      timeout: props.attemptTimeout,
+      retryAttempts: WORKER_RETRY_ATTEMPTS,
+      retryStrategies: [
+        batch.RetryStrategy.of(
+          batch.Action.RETRY,
+          batch.Reason.custom({ onStatusReason: SPOT_RECLAIMED_STATUS_REASON }),
+        ),
+        batch.RetryStrategy.of(
+          batch.Action.RETRY,
+          batch.Reason.custom({ onReason: CANNOT_PULL_CONTAINER_REASON }),
+        ),
+        // Anything else is the worker's own exit: its in-flight message returns to the queue by itself.
+        batch.RetryStrategy.of(batch.Action.EXIT, batch.Reason.custom({ onReason: '*' })),
+      ],
+    });
+  }
+}
+
+/** The gpu-container/ directory at the repository root. */
+export const DEFAULT_CONTAINER_DIRECTORY = path.join(import.meta.dirname, '..', '..', 'gpu-container');

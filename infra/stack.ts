@@ -1,0 +1,163 @@
+/** The whole Heritage pipeline (design.md §1) in one stack: storage, queues, Lambdas, GPU fleet, alarms. */
+import * as path from 'node:path';
+import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import { METRICS_NAMESPACE, METRICS_SERVICE } from '../contracts/metrics.js';
+import type { StackOutputKey } from '../contracts/stack-outputs.js';
+import type { HeritageConfig } from './config.js';
+import { ControlPlane, DEAD_LETTER_TIMEOUT, DISPATCH_TIMEOUT } from './constructs/control-plane.js';
+import { Messaging } from './constructs/messaging.js';
+import { Network } from './constructs/network.js';
+import { allowListing, allowObjects } from './constructs/object-access.js';
+import { Observability } from './constructs/observability.js';
+import { INBOX_PREFIX, OUTPUTS_PREFIX, REQUESTS_PREFIX, Storage } from './constructs/storage.js';
+import { allowPublish } from './constructs/topic-access.js';
+import { DEFAULT_CONTAINER_DIRECTORY, WorkerFleet } from './constructs/worker-fleet.js';
+import { sizeWorker } from './sizing.js';
+
+const REPOSITORY_ROOT = path.join(import.meta.dirname, '..');
+
+export interface HeritageStackProps extends StackProps {
+  readonly config: HeritageConfig;
+  /** Overrides for tests; the app uses the repository's functions/ and gpu-container/. */
+  readonly functionsDirectory?: string;
+  readonly containerDirectory?: string;
+}
+
+export class HeritageStack extends Stack {
+  constructor(scope: Construct, id: string, props: HeritageStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const sizing = sizeWorker({
+      instanceTypes: config.instanceTypes,
+      maxWorkers: config.maxWorkers,
+      sharedMemoryMiB: config.sharedMemoryMiB,
+    });
+    const logRetention = config.logRetentionDays as logs.RetentionDays;
+    const requestTimeout = Duration.seconds(config.requestTimeoutSeconds);
+
+    const messaging = new Messaging(this, 'Messaging', {
+      intakeConsumerTimeout: DISPATCH_TIMEOUT,
+      deadLetterConsumerTimeout: DEAD_LETTER_TIMEOUT,
+      requestTimeout,
+      workMaxReceiveCount: config.workMaxReceiveCount,
+    });
+    const storage = new Storage(this, 'Storage', {
+      inboxRetentionDays: config.inboxRetentionDays,
+      outputRetentionDays: config.outputRetentionDays,
+      modelBucketName: config.modelBucketName,
+      intakeQueue: messaging.intakeQueue,
+    });
+    const network = new Network(this, 'Network', { vpcId: config.vpcId, logRetention });
+
+    const fleet = new WorkerFleet(this, 'Workers', {
+      vpc: network.vpc,
+      subnets: network.workerSubnets,
+      instanceTypes: config.instanceTypes,
+      sizing,
+      spot: config.spot,
+      runnableTimeout: Duration.minutes(config.runnableTimeoutMinutes),
+      attemptTimeout: Duration.seconds(config.jobAttemptTimeoutSeconds),
+      logRetention,
+      containerDirectory: props.containerDirectory ?? DEFAULT_CONTAINER_DIRECTORY,
+      environment: {
+        REQUEST_BUCKET: storage.requestBucket.bucketName,
+        WORK_QUEUE_URL: messaging.workQueue.queueUrl,
+        COMPLETIONS_TOPIC_ARN: messaging.completionsTopic.topicArn,
+        REQUEST_TIMEOUT_SECONDS: String(config.requestTimeoutSeconds),
+        IDLE_TIMEOUT_SECONDS: String(config.workerIdleTimeoutSeconds),
+        MODEL_BUCKET: storage.modelBucket.bucketName,
+        MODEL_PREFIX: config.modelPrefix,
+        WORKFLOW: config.workflow,
+        POWERTOOLS_SERVICE_NAME: METRICS_SERVICE,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      },
+    });
+    this.allowWorker(fleet.jobRole, storage, messaging, config.modelPrefix);
+
+    new ControlPlane(this, 'ControlPlane', {
+      functionsDirectory: props.functionsDirectory ?? path.join(REPOSITORY_ROOT, 'functions'),
+      requestBucket: storage.requestBucket,
+      intakeQueue: messaging.intakeQueue,
+      workQueue: messaging.workQueue,
+      workDeadLetterQueue: messaging.workDeadLetterQueue,
+      completionsTopic: messaging.completionsTopic,
+      topicKey: messaging.topicKey,
+      jobQueue: fleet.jobQueue,
+      jobDefinition: fleet.jobDefinition,
+      maxWorkers: config.maxWorkers,
+      requestTimeout,
+      logRetention,
+    });
+
+    const observability = new Observability(this, 'Observability', {
+      // Dashboard names are unique per account, not per Region.
+      dashboardName: `${this.stackName}-${this.region}`,
+      intakeQueue: messaging.intakeQueue,
+      intakeDeadLetterQueue: messaging.intakeDeadLetterQueue,
+      workQueue: messaging.workQueue,
+      workDeadLetterQueue: messaging.workDeadLetterQueue,
+      alarmTopic: messaging.alarmTopic,
+      requestTimeout,
+    });
+    if (config.alarmEmail) {
+      messaging.alarmTopic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
+    }
+
+    const bucket = storage.requestBucket.bucketName;
+    const outputs: Record<StackOutputKey, string> = {
+      RequestBucketName: bucket,
+      ModelBucketName: storage.modelBucket.bucketName,
+      ModelPrefix: config.modelPrefix,
+      CompletionsTopicArn: messaging.completionsTopic.topicArn,
+      IntakeQueueUrl: messaging.intakeQueue.queueUrl,
+      IntakeDeadLetterQueueUrl: messaging.intakeDeadLetterQueue.queueUrl,
+      WorkQueueUrl: messaging.workQueue.queueUrl,
+      WorkDeadLetterQueueUrl: messaging.workDeadLetterQueue.queueUrl,
+      JobQueueArn: fleet.jobQueue.jobQueueArn,
+      JobDefinitionArn: fleet.jobDefinition.jobDefinitionArn,
+      AlarmTopicArn: messaging.alarmTopic.topicArn,
+      DashboardName: observability.dashboard.dashboardName,
+      FirstRequestCommand:
+        `aws s3 cp start.png s3://${bucket}/inbox/first-request/start.png && ` +
+        `aws s3 cp end.png s3://${bucket}/inbox/first-request/end.png && ` +
+        `aws s3 cp manifest.json s3://${bucket}/inbox/first-request/manifest.json`,
+    };
+    for (const [key, value] of Object.entries(outputs)) new CfnOutput(this, key, { value });
+  }
+
+  /** The worker container: drain the work queue, read inbox/, write requests/ and outputs/, read models. */
+  private allowWorker(role: iam.Role, storage: Storage, messaging: Messaging, modelPrefix: string): void {
+    messaging.workQueue.grantConsumeMessages(role);
+    allowObjects(role, storage.requestBucket, INBOX_PREFIX, ['s3:GetObject']);
+    allowObjects(role, storage.requestBucket, REQUESTS_PREFIX, ['s3:GetObject', 's3:PutObject']);
+    allowObjects(role, storage.requestBucket, OUTPUTS_PREFIX, [
+      's3:GetObject',
+      's3:PutObject',
+      's3:AbortMultipartUpload',
+    ]);
+    allowListing(role, storage.requestBucket);
+    allowObjects(role, storage.modelBucket, modelPrefix, ['s3:GetObject']);
+    allowListing(role, storage.modelBucket, [modelPrefix]);
+    allowPublish(role, messaging.completionsTopic, messaging.topicKey);
+    // A policy of its own, so that its acknowledgement covers this statement and nothing else.
+    const putMetrics = new iam.Policy(role, 'PutMetricDataPolicy', {
+      roles: [role],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['cloudwatch:PutMetricData'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'cloudwatch:namespace': METRICS_NAMESPACE } },
+        }),
+      ],
+    });
+    Validations.of(putMetrics).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'PutMetricData supports no resource-level permissions; the condition pins it to the Heritage namespace.',
+    });
+  }
+}
