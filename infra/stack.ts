@@ -28,6 +28,13 @@ export interface HeritageStackProps extends StackProps {
 }
 
 export class HeritageStack extends Stack {
+  readonly messaging: Messaging;
+  readonly storage: Storage;
+  readonly network: Network;
+  readonly workers: WorkerFleet;
+  readonly controlPlane: ControlPlane;
+  readonly observability: Observability;
+
   constructor(scope: Construct, id: string, props: HeritageStackProps) {
     super(scope, id, props);
     const { config } = props;
@@ -78,7 +85,7 @@ export class HeritageStack extends Stack {
     });
     this.allowWorker(fleet.jobRole, storage, messaging, config.modelPrefix);
 
-    new ControlPlane(this, 'ControlPlane', {
+    const controlPlane = new ControlPlane(this, 'ControlPlane', {
       functionsDirectory: props.functionsDirectory ?? path.join(REPOSITORY_ROOT, 'functions'),
       requestBucket: storage.requestBucket,
       intakeQueue: messaging.intakeQueue,
@@ -127,6 +134,13 @@ export class HeritageStack extends Stack {
         `aws s3 cp manifest.json s3://${bucket}/inbox/first-request/manifest.json`,
     };
     for (const [key, value] of Object.entries(outputs)) new CfnOutput(this, key, { value });
+
+    this.messaging = messaging;
+    this.storage = storage;
+    this.network = network;
+    this.workers = fleet;
+    this.controlPlane = controlPlane;
+    this.observability = observability;
   }
 
   /** The worker container: drain the work queue, read inbox/, write requests/ and outputs/, read models. */

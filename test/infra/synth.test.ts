@@ -1,0 +1,119 @@
+/**
+ * The deployment path end to end: the real `cdk synth` (esbuild bundling included) with no AWS
+ * credentials and no Docker, then cfn-lint over the templates of several configurations.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildHeritage, existingVpcContext, REPOSITORY_ROOT, TEST_ENV } from './support/heritage-app.js';
+import { temporaryOutdir } from './support/nag-findings.js';
+
+const CFN_LINT_REGIONS = ['us-east-1', 'us-east-2', 'us-west-2'];
+
+function cfnLintAvailable(): boolean {
+  return spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' }).status === 0;
+}
+
+/** Without AWS credentials, profile or config, and with a Docker that cannot exist. */
+function offlineEnv(): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('AWS_')));
+  return {
+    ...env,
+    AWS_CONFIG_FILE: '/nonexistent/aws-config',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
+    CDK_DOCKER: '/nonexistent/docker',
+    CDK_DISABLE_CLI_TELEMETRY: 'true',
+  };
+}
+
+describe('cdk synth', () => {
+  const outdirs: string[] = [];
+  let cliOutdir: string;
+  let synth: ReturnType<typeof spawnSync>;
+
+  beforeAll(() => {
+    cliOutdir = temporaryOutdir();
+    outdirs.push(cliOutdir);
+    synth = spawnSync(
+      path.join(REPOSITORY_ROOT, 'node_modules', '.bin', 'cdk'),
+      ['synth', '--quiet', '--no-notices', '--output', cliOutdir],
+      { cwd: REPOSITORY_ROOT, env: offlineEnv(), encoding: 'utf8', timeout: 240_000 },
+    );
+  }, 250_000);
+
+  afterAll(() => {
+    for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('synthesizes with the CDK CLI offline: no credentials, no Docker', () => {
+    // Assess
+    expect(synth.status, `${synth.stderr}`).toBe(0);
+    expect(existsSync(path.join(cliOutdir, 'Heritage.template.json'))).toBe(true);
+  });
+
+  it('bundles each Lambda as ESM with a source map, by the local esbuild', () => {
+    // Act
+    const assets = readdirSync(cliOutdir)
+      .filter((name) => name.startsWith('asset.'))
+      .map((name) => readdirSync(path.join(cliOutdir, name)))
+      .filter((files) => files.includes('index.mjs'));
+
+    // Assess
+    expect(assets).toHaveLength(3);
+    for (const files of assets) expect(files).toContain('index.mjs.map');
+  });
+
+  it.runIf(cfnLintAvailable() || process.env.CI)(
+    'passes cfn-lint with zero errors for the default, Spot, p5.4xlarge and bring-your-own configurations',
+    () => {
+      // Prepare
+      const templates = [path.join(cliOutdir, 'Heritage.template.json')];
+      for (const [context, env] of [
+        [{ spot: true, instanceTypes: ['p5.4xlarge'], alarmEmail: 'oncall@example.com' }, undefined],
+        [
+          {
+            ...existingVpcContext(),
+            modelBucketName: 'acme-heritage-models',
+            stackName: 'HeritageByo',
+          },
+          TEST_ENV,
+        ],
+      ] as const) {
+        const outdir = temporaryOutdir();
+        outdirs.push(outdir);
+        const { app, stack } = buildHeritage(context, { outdir, env });
+        app.synth();
+        templates.push(path.join(outdir, stack.templateFile));
+      }
+      expect(cfnLintAvailable(), 'cfn-lint is not installed; .ci/run installs it').toBe(true);
+
+      // Act
+      const run = spawnSync(
+        'cfn-lint',
+        [
+          '--format',
+          'json',
+          '--non-zero-exit-code',
+          'none',
+          '--regions',
+          ...CFN_LINT_REGIONS,
+          '--',
+          ...templates,
+        ],
+        { encoding: 'utf8' },
+      );
+      const findings = JSON.parse(run.stdout || '[]') as {
+        Level: string;
+        Rule: { Id: string };
+        Message: string;
+      }[];
+
+      // Assess
+      expect(run.status, run.stderr).toBe(0);
+      expect(findings.filter((finding) => finding.Level === 'Error')).toEqual([]);
+      for (const template of templates)
+        expect(readFileSync(template, 'utf8')).toContain('AWS::Batch::JobDefinition');
+    },
+  );
+});
