@@ -1,13 +1,24 @@
+import { rmSync } from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { buildHeritage, existingVpcContext, TEST_ENV } from './support/heritage-app.js';
 import { nagFindings, temporaryOutdir } from './support/nag-findings.js';
 
 describe('cdk-nag AwsSolutions checks', () => {
+  const outdirs: string[] = [];
+  const outdir = () => {
+    const dir = temporaryOutdir();
+    outdirs.push(dir);
+    return dir;
+  };
+  afterAll(() => {
+    for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
+  });
+
   it('find nothing unacknowledged in the default deployment', () => {
     // Prepare
-    const { app } = buildHeritage({}, { outdir: temporaryOutdir() });
+    const { app } = buildHeritage({}, { outdir: outdir() });
 
     // Act
     const findings = nagFindings(app);
@@ -26,7 +37,7 @@ describe('cdk-nag AwsSolutions checks', () => {
         modelBucketName: 'acme-heritage-models',
         instanceTypes: ['p5.4xlarge', 'p5.48xlarge'],
       },
-      { outdir: temporaryOutdir(), env: TEST_ENV },
+      { outdir: outdir(), env: TEST_ENV },
     );
 
     // Act
@@ -38,7 +49,7 @@ describe('cdk-nag AwsSolutions checks', () => {
 
   it('do report a finding on a resource nobody acknowledged, so the checks above can fail', () => {
     // Prepare
-    const app = new App({ outdir: temporaryOutdir() });
+    const app = new App({ outdir: outdir() });
     new s3.Bucket(new Stack(app, 'Plain'), 'Unhardened');
 
     // Act
