@@ -99,8 +99,8 @@ export class Observability extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
-    const succeeded = heritageMetric(METRIC_NAMES.requestSucceeded, 'Sum', FAILURE_RATE_WINDOW);
-    const failed = heritageMetric(METRIC_NAMES.requestFailed, 'Sum', FAILURE_RATE_WINDOW);
+    const succeeded = heritageMetric(METRIC_NAMES.requestsSucceeded, 'Sum', FAILURE_RATE_WINDOW);
+    const failed = heritageMetric(METRIC_NAMES.requestsFailed, 'Sum', FAILURE_RATE_WINDOW);
     alarm('FailureRate', {
       alarmDescription: `More than ${FAILURE_RATE_THRESHOLD_PERCENT}% of finished requests failed in ${FAILURE_RATE_WINDOW.toMinutes()} minutes.`,
       metric: new cloudwatch.MathExpression({
@@ -145,17 +145,18 @@ export class Observability extends Construct {
           heritageMetric(METRIC_NAMES.workersRunnable, 'Maximum').with({
             label: 'runnable (waiting for a GPU)',
           }),
+          heritageMetric(METRIC_NAMES.workersLaunched, 'Sum').with({ label: 'launched' }),
         ],
         width: 8,
       }),
       new cloudwatch.GraphWidget({
         title: 'Requests finished',
         left: [
-          heritageMetric(METRIC_NAMES.requestSucceeded, 'Sum', Duration.minutes(5)).with({
+          heritageMetric(METRIC_NAMES.requestsSucceeded, 'Sum', Duration.minutes(5)).with({
             label: 'succeeded',
           }),
-          heritageMetric(METRIC_NAMES.requestFailed, 'Sum', Duration.minutes(5)).with({ label: 'failed' }),
-          heritageMetric(METRIC_NAMES.requestRejected, 'Sum', Duration.minutes(5)).with({
+          heritageMetric(METRIC_NAMES.requestsFailed, 'Sum', Duration.minutes(5)).with({ label: 'failed' }),
+          heritageMetric(METRIC_NAMES.requestsRejected, 'Sum', Duration.minutes(5)).with({
             label: 'rejected',
           }),
         ],
@@ -188,6 +189,21 @@ export class Observability extends Construct {
         width: 8,
       }),
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 8 }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Failed and rejected by error code',
+        left: [METRIC_NAMES.requestsFailed, METRIC_NAMES.requestsRejected].map(
+          (name) =>
+            new cloudwatch.MathExpression({
+              expression: `SEARCH('{${METRICS_NAMESPACE},code,service} MetricName="${name}"', 'Sum', 300)`,
+              label: name,
+              period: Duration.minutes(5),
+            }),
+        ),
+        stacked: true,
+        width: 24,
+      }),
     );
   }
 }

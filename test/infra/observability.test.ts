@@ -62,7 +62,7 @@ describe('alarms and dashboard', () => {
   it('alarms when more than 20% of the requests that finished in 15 minutes failed', () => {
     // Act
     const failureRate = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).find((alarm) =>
-      JSON.stringify(alarm.Properties).includes(METRIC_NAMES.requestFailed),
+      JSON.stringify(alarm.Properties).includes(METRIC_NAMES.requestsFailed),
     )?.Properties as { Metrics: { Id: string; Expression?: string; MetricStat?: unknown }[] } | undefined;
 
     // Assess
@@ -74,7 +74,7 @@ describe('alarms and dashboard', () => {
         expect.objectContaining({
           Id: 'f',
           MetricStat: expect.objectContaining({
-            Metric: expect.objectContaining({ MetricName: METRIC_NAMES.requestFailed }),
+            Metric: expect.objectContaining({ MetricName: METRIC_NAMES.requestsFailed }),
             Period: 900,
             Stat: 'Sum',
           }),
@@ -82,7 +82,7 @@ describe('alarms and dashboard', () => {
         expect.objectContaining({
           Id: 's',
           MetricStat: expect.objectContaining({
-            Metric: expect.objectContaining({ MetricName: METRIC_NAMES.requestSucceeded }),
+            Metric: expect.objectContaining({ MetricName: METRIC_NAMES.requestsSucceeded }),
           }),
         }),
       ]),
@@ -115,6 +115,7 @@ describe('alarms and dashboard', () => {
       'Requests finished',
       'GPU time per request',
       'Dead-letter queue depth',
+      'Failed and rejected by error code',
     ]) {
       expect(body).toContain(`\\"title\\":\\"${title}`);
     }
