@@ -15,16 +15,14 @@ import { allowListing, allowObjects } from './constructs/object-access.js';
 import { Observability } from './constructs/observability.js';
 import { INBOX_PREFIX, OUTPUTS_PREFIX, REQUESTS_PREFIX, Storage } from './constructs/storage.js';
 import { allowPublish } from './constructs/topic-access.js';
-import { DEFAULT_CONTAINER_DIRECTORY, WorkerFleet } from './constructs/worker-fleet.js';
+import { REPOSITORY_ROOT, WorkerFleet } from './constructs/worker-fleet.js';
 import { sizeWorker } from './sizing.js';
-
-const REPOSITORY_ROOT = path.join(import.meta.dirname, '..');
 
 export interface HeritageStackProps extends StackProps {
   readonly config: HeritageConfig;
-  /** Overrides for tests; the app uses the repository's functions/ and gpu-container/. */
+  /** Overrides for tests; the app uses the repository's functions/ and its root as the image context. */
   readonly functionsDirectory?: string;
-  readonly containerDirectory?: string;
+  readonly imageContext?: string;
 }
 
 export class HeritageStack extends Stack {
@@ -69,7 +67,7 @@ export class HeritageStack extends Stack {
       runnableTimeout: Duration.minutes(config.runnableTimeoutMinutes),
       attemptTimeout: Duration.seconds(config.jobAttemptTimeoutSeconds),
       logRetention,
-      containerDirectory: props.containerDirectory ?? DEFAULT_CONTAINER_DIRECTORY,
+      imageContext: props.imageContext ?? REPOSITORY_ROOT,
       environment: {
         REQUEST_BUCKET: storage.requestBucket.bucketName,
         WORK_QUEUE_URL: messaging.workQueue.queueUrl,

@@ -120,11 +120,12 @@ export class ControlPlane extends Construct {
       targets: [reconcileTarget],
     });
     this.jobStateRule = new events.Rule(this, 'WorkerJobStateChange', {
-      description: 'Heritage: worker job state changes drive reconcile',
+      description: 'Heritage: a worker job that ended drives reconcile',
       eventPattern: {
         source: ['aws.batch'],
         detailType: ['Batch Job State Change'],
-        detail: { jobQueue: [props.jobQueue.jobQueueArn] },
+        // A worker ending is when the pool may fall below the backlog; earlier states only add noise.
+        detail: { jobQueue: [props.jobQueue.jobQueueArn], status: ['SUCCEEDED', 'FAILED'] },
       },
       targets: [reconcileTarget],
     });

@@ -30,8 +30,8 @@ export interface WorkerFleetProps {
   readonly runnableTimeout: Duration;
   readonly attemptTimeout: Duration;
   readonly logRetention: logs.RetentionDays;
-  /** Directory holding the worker image's Dockerfile. */
-  readonly containerDirectory: string;
+  /** Docker build context of the worker image; its Dockerfile is WORKER_DOCKERFILE inside it. */
+  readonly imageContext: string;
   readonly environment: Record<string, string>;
 }
 
@@ -118,9 +118,10 @@ export class WorkerFleet extends Construct {
     });
 
     const image = new DockerImageAsset(this, 'Image', {
-      directory: props.containerDirectory,
+      directory: props.imageContext,
+      file: WORKER_DOCKERFILE,
       platform: Platform.LINUX_AMD64,
-      exclude: ['node_modules', '**/node_modules', '.vendor', '.whl', 'cdk.out'],
+      exclude: WORKER_IMAGE_EXCLUDE,
     });
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention,
@@ -184,5 +185,26 @@ export class WorkerFleet extends Construct {
   }
 }
 
-/** The gpu-container/ directory at the repository root. */
-export const DEFAULT_CONTAINER_DIRECTORY = path.join(import.meta.dirname, '..', '..', 'gpu-container');
+/**
+ * The worker image builds from the repository root: the worker imports contracts/ and adapters/, and
+ * `npm run build` bundles it into dist/worker/. Only what the image needs is sent to Docker (and
+ * hashed), so a README edit does not rebuild a multi-GB image.
+ */
+export const REPOSITORY_ROOT = path.join(import.meta.dirname, '..', '..');
+export const WORKER_DOCKERFILE = 'gpu-container/Dockerfile';
+export const WORKER_IMAGE_INCLUDE = [
+  'gpu-container',
+  'contracts',
+  'adapters',
+  'dist',
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+];
+export const WORKER_IMAGE_EXCLUDE = [
+  '*',
+  ...WORKER_IMAGE_INCLUDE.map((included) => `!${included}`),
+  '**/node_modules',
+  '**/.vendor',
+  '**/.whl',
+];

@@ -102,7 +102,7 @@ describe('Lambda functions', () => {
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
   });
 
-  it('runs reconcile every minute and on every state change of a worker job', () => {
+  it('runs reconcile every minute and whenever a worker job succeeds or fails', () => {
     // Prepare
     const target = Match.arrayWith([
       Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(functions.reconcile.function), 'Arn'] } }),
@@ -117,7 +117,10 @@ describe('Lambda functions', () => {
       EventPattern: {
         source: ['aws.batch'],
         'detail-type': ['Batch Job State Change'],
-        detail: { jobQueue: [{ 'Fn::GetAtt': [logicalId(stack.workers.jobQueue), 'JobQueueArn'] }] },
+        detail: {
+          jobQueue: [{ 'Fn::GetAtt': [logicalId(stack.workers.jobQueue), 'JobQueueArn'] }],
+          status: ['SUCCEEDED', 'FAILED'],
+        },
       },
       Targets: target,
     });

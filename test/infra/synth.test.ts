@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WORKER_IMAGE_INCLUDE } from '../../infra/constructs/worker-fleet.js';
 import { buildHeritage, existingVpcContext, REPOSITORY_ROOT, TEST_ENV } from './support/heritage-app.js';
 import { temporaryOutdir } from './support/nag-findings.js';
 
@@ -62,6 +63,22 @@ describe('cdk synth', () => {
     // Assess
     expect(assets).toHaveLength(3);
     for (const files of assets) expect(files).toContain('index.mjs.map');
+  });
+
+  it('builds the worker image from gpu-container/Dockerfile with only what the image needs in its context', () => {
+    // Act
+    const manifest = JSON.parse(readFileSync(path.join(cliOutdir, 'Heritage.assets.json'), 'utf8')) as {
+      dockerImages: Record<string, { source: { directory: string; dockerFile: string; platform: string } }>;
+    };
+    const [image, ...others] = Object.values(manifest.dockerImages);
+    const context = readdirSync(path.join(cliOutdir, image?.source.directory ?? 'missing'));
+
+    // Assess
+    expect(others).toEqual([]);
+    expect(image?.source).toMatchObject({ dockerFile: 'gpu-container/Dockerfile', platform: 'linux/amd64' });
+    expect(context).toContain('gpu-container');
+    expect(context).toContain('contracts');
+    expect(context.filter((entry) => !WORKER_IMAGE_INCLUDE.includes(entry))).toEqual([]);
   });
 
   it.runIf(cfnLintAvailable() || process.env.CI)(
