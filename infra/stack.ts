@@ -88,6 +88,7 @@ export class HeritageStack extends Stack {
       requestBucket: storage.requestBucket,
       intakeQueue: messaging.intakeQueue,
       workQueue: messaging.workQueue,
+      intakeDeadLetterQueue: messaging.intakeDeadLetterQueue,
       workDeadLetterQueue: messaging.workDeadLetterQueue,
       completionsTopic: messaging.completionsTopic,
       topicKey: messaging.topicKey,

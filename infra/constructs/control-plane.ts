@@ -34,6 +34,7 @@ export interface ControlPlaneProps {
   readonly requestBucket: s3.IBucket;
   readonly intakeQueue: sqs.IQueue;
   readonly workQueue: sqs.IQueue;
+  readonly intakeDeadLetterQueue: sqs.IQueue;
   readonly workDeadLetterQueue: sqs.IQueue;
   readonly completionsTopic: sns.ITopic;
   readonly topicKey: kms.IKey;
@@ -85,7 +86,8 @@ export class ControlPlane extends Construct {
 
     this.deadLetter = new HeritageFunction(this, 'DeadLetter', {
       entry: entry('dead-letter'),
-      description: 'Heritage dead-letter: fails requests whose work message exhausted its deliveries',
+      description:
+        'Heritage dead-letter: fails the requests whose intake or work message exhausted its deliveries',
       timeout: DEAD_LETTER_TIMEOUT,
       environment: {
         REQUEST_BUCKET: props.requestBucket.bucketName,
@@ -93,9 +95,13 @@ export class ControlPlane extends Construct {
       },
       logRetention: props.logRetention,
     });
-    this.deadLetter.function.addEventSource(
-      new SqsEventSource(props.workDeadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }),
-    );
+    for (const queue of [props.intakeDeadLetterQueue, props.workDeadLetterQueue]) {
+      this.deadLetter.function.addEventSource(
+        new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }),
+      );
+    }
+    // Reads the manifest of an intake dead letter, for the failed event's parameters.
+    allowObjects(this.deadLetter.role, props.requestBucket, INBOX_PREFIX, ['s3:GetObject']);
     allowObjects(this.deadLetter.role, props.requestBucket, REQUESTS_PREFIX, [
       's3:GetObject',
       's3:PutObject',

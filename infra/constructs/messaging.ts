@@ -19,7 +19,7 @@ const SQS_MAX_VISIBILITY_SECONDS = 12 * 3600;
 export interface MessagingProps {
   /** Timeout of the Lambda function that consumes the intake queue (dispatch). */
   readonly intakeConsumerTimeout: Duration;
-  /** Timeout of the Lambda function that consumes the work DLQ (dead-letter). */
+  /** Timeout of the Lambda function that consumes both DLQs (dead-letter). */
   readonly deadLetterConsumerTimeout: Duration;
   readonly requestTimeout: Duration;
   readonly workMaxReceiveCount: number;
@@ -48,7 +48,14 @@ export class Messaging extends Construct {
       enforceSSL: true,
       removalPolicy: RemovalPolicy.DESTROY,
     } as const;
-    const deadLetterDefaults = { ...queueDefaults, retentionPeriod: Duration.days(14) } as const;
+    // Both dead-letter queues feed the dead-letter function, so that every manifest ends in one event.
+    const deadLetterDefaults = {
+      ...queueDefaults,
+      retentionPeriod: Duration.days(14),
+      visibilityTimeout: Duration.seconds(
+        props.deadLetterConsumerTimeout.toSeconds() * LAMBDA_VISIBILITY_FACTOR,
+      ),
+    } as const;
 
     this.intakeDeadLetterQueue = new sqs.Queue(this, 'IntakeDeadLetter', deadLetterDefaults);
     this.intakeQueue = new sqs.Queue(this, 'Intake', {
@@ -58,12 +65,7 @@ export class Messaging extends Construct {
       deadLetterQueue: { queue: this.intakeDeadLetterQueue, maxReceiveCount: INTAKE_MAX_RECEIVE_COUNT },
     });
 
-    this.workDeadLetterQueue = new sqs.Queue(this, 'WorkDeadLetter', {
-      ...deadLetterDefaults,
-      visibilityTimeout: Duration.seconds(
-        props.deadLetterConsumerTimeout.toSeconds() * LAMBDA_VISIBILITY_FACTOR,
-      ),
-    });
+    this.workDeadLetterQueue = new sqs.Queue(this, 'WorkDeadLetter', deadLetterDefaults);
     this.workQueue = new sqs.Queue(this, 'Work', {
       ...queueDefaults,
       visibilityTimeout: workVisibilityTimeout(props.requestTimeout),

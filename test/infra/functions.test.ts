@@ -86,7 +86,7 @@ describe('Lambda functions', () => {
     expect(properties(functions.deadLetter).ReservedConcurrentExecutions).toBeUndefined();
   });
 
-  it('feeds dispatch from the intake queue and dead-letter from the work DLQ, reporting partial failures', () => {
+  it('feeds dispatch from the intake queue and dead-letter from both DLQs, reporting partial failures', () => {
     // Assess
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.messaging.intakeQueue), 'Arn'] },
@@ -99,7 +99,12 @@ describe('Lambda functions', () => {
       FunctionName: { Ref: logicalId(functions.deadLetter.function) },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.messaging.intakeDeadLetterQueue), 'Arn'] },
+      FunctionName: { Ref: logicalId(functions.deadLetter.function) },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
   });
 
   it('runs reconcile every minute and whenever a worker job succeeds or fails', () => {

@@ -123,14 +123,15 @@ describe('IAM', () => {
     expect(objectActions(role, bucket, 'outputs')).toEqual([]);
   });
 
-  it('lets dead-letter touch requests/ only', () => {
+  it('lets dead-letter read inbox/ manifests and track requests/, and nothing under outputs/', () => {
     // Prepare
     const { role } = stack.controlPlane.deadLetter;
     const bucket = stack.storage.requestBucket;
 
     // Assess
     expect(objectActions(role, bucket, 'requests')).toEqual(['s3:GetObject', 's3:PutObject']);
-    expect(objectActions(role, bucket, 'inbox')).toEqual([]);
+    expect(objectActions(role, bucket, 'inbox')).toEqual(['s3:GetObject']);
+    expect(objectActions(role, bucket, 'outputs')).toEqual([]);
     expect(statementsOf(role).flatMap((s) => asList(s.Action))).not.toContain('batch:SubmitJob');
   });
 

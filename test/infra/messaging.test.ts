@@ -56,6 +56,7 @@ describe('queues and topics', () => {
     // Assess
     expect(visibility(stack.messaging.intakeQueue)).toBe(DISPATCH_TIMEOUT.toSeconds() * 6);
     expect(visibility(stack.messaging.workDeadLetterQueue)).toBe(DEAD_LETTER_TIMEOUT.toSeconds() * 6);
+    expect(visibility(stack.messaging.intakeDeadLetterQueue)).toBe(DEAD_LETTER_TIMEOUT.toSeconds() * 6);
     expect(visibility(stack.messaging.workQueue)).toBe(1200 + 120);
     expect(workVisibilityTimeout(Duration.hours(20)).toSeconds()).toBe(12 * 3600);
   });
