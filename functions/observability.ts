@@ -23,12 +23,13 @@ export function createObservability(serviceName: string): Observability {
   };
 }
 
-/** Adds one to a counter, optionally under its own dimensions (e.g. the error code of a rejection). */
+/**
+ * Adds one to a counter. With dimensions (e.g. the error code of a rejection) it also counts under
+ * them; the total without them is always there, because the alarms read it (contracts/metrics.ts).
+ */
 export function countMetric(metrics: Metrics, name: string, dimensions?: Record<string, string>): void {
-  if (dimensions === undefined) {
-    metrics.addMetric(name, MetricUnit.Count, 1);
-    return;
-  }
+  metrics.addMetric(name, MetricUnit.Count, 1);
+  if (dimensions === undefined) return;
   const single = metrics.singleMetric();
   single.addDimensions(dimensions);
   single.addMetric(name, MetricUnit.Count, 1);
