@@ -98,6 +98,13 @@ export class WorkerFleet extends Construct {
       updateToLatestImageVersion: true,
     });
 
+    // Pin the version: a user-data change then changes the compute environment too, and Batch rolls
+    // its instances onto the new template instead of keeping the version it first resolved.
+    (this.computeEnvironment.node.defaultChild as batch.CfnComputeEnvironment).addPropertyOverride(
+      'ComputeResources.LaunchTemplate.Version',
+      launchTemplate.latestVersionNumber,
+    );
+
     this.jobQueue = new batch.JobQueue(this, 'JobQueue', {
       computeEnvironments: [{ computeEnvironment: this.computeEnvironment, order: 1 }],
       jobStateTimeLimitActions: [

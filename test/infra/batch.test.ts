@@ -28,7 +28,12 @@ describe('AWS Batch worker fleet', () => {
         MinvCpus: 0,
         MaxvCpus: 192,
         AllocationStrategy: 'BEST_FIT_PROGRESSIVE',
-        LaunchTemplate: { LaunchTemplateId: { Ref: Match.stringLikeRegexp('^WorkersLaunchTemplate') } },
+        LaunchTemplate: {
+          LaunchTemplateId: { Ref: Match.stringLikeRegexp('^WorkersLaunchTemplate') },
+          Version: {
+            'Fn::GetAtt': [Match.stringLikeRegexp('^WorkersLaunchTemplate'), 'LatestVersionNumber'],
+          },
+        },
       },
     });
   });
