@@ -1,6 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { HOST_MODEL_CACHE_DIR } from '../../infra/constructs/model-cache-user-data.js';
+import { HOST_MODEL_CACHE_DIR, MODEL_CACHE_SCRIPT } from '../../infra/constructs/model-cache-user-data.js';
 import { GPU_INSTANCE_TYPE_NAMES } from '../../infra/instance-types.js';
 import { SizingError, sizeWorker } from '../../infra/sizing.js';
 import type { HeritageStack } from '../../infra/stack.js';
@@ -69,6 +70,14 @@ describe('AWS Batch worker fleet', () => {
     expect(userData).toContain('mdadm --create');
     expect(userData).toContain('--level=0');
     expect(userData).toContain(`mkdir -p ${HOST_MODEL_CACHE_DIR}`);
+  });
+
+  it('ships a model-cache script that bash accepts', () => {
+    // Act
+    const check = spawnSync('bash', ['-n'], { input: MODEL_CACHE_SCRIPT, encoding: 'utf8' });
+
+    // Assess
+    expect(check.status, check.stderr).toBe(0);
   });
 
   it('cancels jobs stuck RUNNABLE after the configured time, for each reason Batch reports', () => {
