@@ -29,6 +29,7 @@ export const ERROR_CODES = [
   'WORKFLOW_INVALID',
   // Delivery and platform.
   'UPLOAD_FAILED',
+  'VIDEO_ENCODE_FAILED',
   'DOWNLOAD_FAILED',
   'MODEL_CHECKSUM',
   'MODEL_UNAVAILABLE',
@@ -160,6 +161,10 @@ export class WorkflowInvalidError extends HeritageError {
 export class UploadFailedError extends HeritageError {
   readonly code = 'UPLOAD_FAILED';
   readonly retryable = true;
+}
+export class VideoEncodeFailedError extends HeritageError {
+  readonly code = 'VIDEO_ENCODE_FAILED';
+  readonly retryable = false;
 }
 export class DownloadFailedError extends HeritageError {
   readonly code = 'DOWNLOAD_FAILED';

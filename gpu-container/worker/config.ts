@@ -1,0 +1,51 @@
+/** The worker's configuration: process.env parsed once, failing fast with the variable's name. */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ConfigInvalidError } from '../../contracts/errors.js';
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const seconds = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+
+export const WorkerConfigSchema = z.object({
+  REQUEST_BUCKET: z.string().min(1).describe('Bucket holding inbox/, requests/ and outputs/.'),
+  WORK_QUEUE_URL: z.string().url().describe('SQS work queue the worker long-polls.'),
+  COMPLETIONS_TOPIC_ARN: z.string().min(1).describe('SNS topic for completion events.'),
+  IDLE_TIMEOUT_SECONDS: seconds(60).describe(
+    'Exit 0 after this long without work (0: one request, then exit).',
+  ),
+  REQUEST_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(900)
+    .describe('A render that runs longer fails with REQUEST_TIMEOUT.'),
+  COMFYUI_URL: optionalString.describe(
+    'ComfyUI to render with; without it the worker uses the CPU preview engine.',
+  ),
+  WORK_DIR: z
+    .string()
+    .min(1)
+    .default(join(tmpdir(), 'heritage-worker'))
+    .describe('Scratch space for requests.'),
+  AWS_ENDPOINT_URL: optionalString.describe('Endpoint for S3, SQS and SNS (the local emulator).'),
+  AWS_REGION: optionalString.describe('Region of the clients; the SDK default chain applies when absent.'),
+  FFMPEG_PATH: optionalString.describe('ffmpeg binary; the npm-shipped one when absent.'),
+  WORKER_ID: optionalString.describe('Recorded in status.json; the Batch job id in the cloud.'),
+  UPLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(128).default(16),
+});
+
+export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const parsed = WorkerConfigSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  throw new ConfigInvalidError(`worker configuration is invalid: ${problems.join('; ')}`, {
+    details: { problems },
+  });
+}

@@ -1,0 +1,100 @@
+/**
+ * Worker entry point. Builds the adapters from the environment and runs the loop.
+ * Exit codes: 0 after an idle timeout or a drained shutdown; 1 on a fatal error; 2 on bad configuration.
+ */
+import { hostname } from 'node:os';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { S3ObjectStore } from '../../adapters/aws/s3-object-store.js';
+import { SnsEventPublisher } from '../../adapters/aws/sns-event-publisher.js';
+import { SqsWorkQueue } from '../../adapters/aws/sqs-work-queue.js';
+import { ObjectStatusStore } from '../../adapters/status/object-status-store.js';
+import { isHeritageError } from '../../contracts/errors.js';
+import { loadWorkerConfig, type WorkerConfig } from './config.js';
+import { resolveFfmpegPath } from './ffmpeg.js';
+import { describeError, type WorkerLog } from './log.js';
+import type { RunJobDeps } from './run-job.js';
+import { selectEngine } from './select-engine.js';
+import { runWorkerLoop } from './worker-loop.js';
+
+/** SIGTERM to exit: Batch and spot give 30 s before SIGKILL; this leaves room to spare. */
+const SHUTDOWN_DEADLINE_MS = 25_000;
+const VISIBILITY_SECONDS = 120;
+const HEARTBEAT_INTERVAL_MS = 30_000;
+
+function workerLog(logger: Logger): WorkerLog {
+  return {
+    info: (message, extra = {}) => logger.info(message, extra),
+    warn: (message, extra = {}) => logger.warn(message, extra),
+    error: (message, extra = {}) => logger.error(message, extra),
+  };
+}
+
+function buildDeps(config: WorkerConfig, log: WorkerLog): RunJobDeps {
+  const common = {
+    ...(config.AWS_ENDPOINT_URL === undefined ? {} : { endpoint: config.AWS_ENDPOINT_URL }),
+    ...(config.AWS_REGION === undefined ? {} : { region: config.AWS_REGION }),
+  };
+  const s3 = new S3Client({ ...common, forcePathStyle: config.AWS_ENDPOINT_URL !== undefined });
+  const store = new S3ObjectStore(s3, config.REQUEST_BUCKET);
+  const ffmpegPath = resolveFfmpegPath(config.FFMPEG_PATH);
+  return {
+    store,
+    queue: new SqsWorkQueue(new SQSClient(common), config.WORK_QUEUE_URL),
+    events: new SnsEventPublisher(new SNSClient(common), config.COMPLETIONS_TOPIC_ARN),
+    statuses: new ObjectStatusStore(store),
+    engine: selectEngine(config, ffmpegPath),
+    log,
+    ffmpegPath,
+    workerId: config.WORKER_ID ?? process.env.AWS_BATCH_JOB_ID ?? `${hostname()}-${process.pid}`,
+    workDir: config.WORK_DIR,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_SECONDS * 1000,
+    visibilitySeconds: VISIBILITY_SECONDS,
+    heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+    uploadConcurrency: config.UPLOAD_CONCURRENCY,
+  };
+}
+
+async function main(): Promise<number> {
+  const log = workerLog(
+    new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'heritage-worker' }),
+  );
+  let config: WorkerConfig;
+  let deps: RunJobDeps;
+  try {
+    config = loadWorkerConfig();
+    deps = buildDeps(config, log);
+  } catch (error) {
+    log.error('worker cannot start', { error: describeError(error) });
+    return isHeritageError(error) && error.code === 'CONFIG_INVALID' ? 2 : 1;
+  }
+  const shutdown = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (shutdown.signal.aborted) return;
+    log.info('shutting down: no new work, releasing the request in flight', { signal });
+    shutdown.abort(new Error(signal));
+    setTimeout(() => {
+      log.error('shutdown did not finish in time; exiting anyway');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  log.info('worker started', { engine: deps.engine.name, worker_id: deps.workerId });
+  try {
+    const exit = await runWorkerLoop(
+      deps,
+      { idleTimeoutMs: config.IDLE_TIMEOUT_SECONDS * 1000 },
+      shutdown.signal,
+    );
+    log.info('worker exiting', { ...exit });
+    return 0;
+  } catch (error) {
+    log.error('worker failed', { error: describeError(error) });
+    return 1;
+  }
+}
+
+process.exitCode = await main();

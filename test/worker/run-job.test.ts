@@ -1,0 +1,217 @@
+import { rm } from 'node:fs/promises';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ObjectStatusStore } from '../../adapters/status/object-status-store.js';
+import { ComfyNodeError, EngineCrashedError } from '../../contracts/errors.js';
+import { requestKeys } from '../../contracts/keys.js';
+import { ResultSchema } from '../../contracts/result.js';
+import { resolveFfmpegPath } from '../../gpu-container/worker/ffmpeg.js';
+import { PreviewEngine } from '../../gpu-container/worker/preview/preview-engine.js';
+import { runJob } from '../../gpu-container/worker/run-job.js';
+import { type Emulator, startEmulator } from '../support/emulator.js';
+import {
+  failingEngine,
+  jobDeps,
+  RecordingObjectStore,
+  receiveOne,
+  seedRequest,
+  workDir,
+} from './worker-fixtures.js';
+
+let aws: Emulator;
+let dir: string;
+const never = new AbortController().signal;
+
+beforeAll(async () => {
+  aws = await startEmulator();
+  dir = await workDir();
+});
+afterAll(async () => {
+  await aws.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function keysUnder(prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const item of aws.objects.list(prefix)) keys.push(item.key);
+  return keys.sort();
+}
+
+async function readJson(key: string): Promise<unknown> {
+  const object = await aws.objects.get(key);
+  return object === undefined ? undefined : JSON.parse(new TextDecoder().decode(object.body));
+}
+
+describe('runJob with the preview engine', () => {
+  it('delivers contiguous decodable frames, a video, then result.json, then succeeded and one event', async () => {
+    // Prepare
+    const before = await aws.workQueue.backlog();
+    const listener = aws.listen();
+    const work = await seedRequest(aws, 'ok-1', { video: true, clientReference: 'ref-1' });
+    const recording = new RecordingObjectStore(aws.objects);
+    const deps = jobDeps(aws, new PreviewEngine(resolveFfmpegPath()), dir, {
+      store: recording,
+      statuses: new ObjectStatusStore(recording),
+    });
+    const keys = requestKeys('ok-1');
+
+    // Act
+    const outcome = await runJob(await receiveOne(aws), deps, never);
+
+    // Assess
+    expect(outcome.kind).toBe('succeeded');
+    const frameKeys = await keysUnder(keys.framesPrefix);
+    expect(frameKeys).toEqual(Array.from({ length: work.geometry.frames }, (_, i) => keys.frame(i + 1)));
+    for (const key of [frameKeys[0], frameKeys[16], frameKeys.at(-1)]) {
+      const body = (await aws.objects.get(key ?? ''))?.body ?? new Uint8Array();
+      const meta = await sharp(body).metadata();
+      expect([meta.format, meta.width, meta.height]).toEqual(['png', 96, 64]);
+    }
+    const result = ResultSchema.parse(await readJson(keys.result));
+    expect(result.engine).toBe('preview');
+    expect(result.frames.keys).toEqual(frameKeys);
+    expect(result.video?.key).toBe(keys.video);
+    expect((await aws.objects.head(keys.video))?.size).toBeGreaterThan(0);
+
+    const resultAt = recording.puts.indexOf(keys.result);
+    const outputsBefore = recording.puts.slice(0, resultAt).filter((k) => k.startsWith(keys.outputsPrefix));
+    expect(outputsBefore).toHaveLength(work.geometry.frames + 1);
+    expect(recording.puts.slice(resultAt + 1)).toEqual([keys.status]);
+
+    const status = (await aws.statuses.read('ok-1'))?.status;
+    expect(status?.state).toBe('succeeded');
+    expect(status?.result_key).toBe(keys.result);
+    const events = await listener.drain();
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      status: 'succeeded',
+      engine: 'preview',
+      request_id: 'ok-1',
+      client_reference: 'ref-1',
+      frames: { count: 33, width: 96, height: 64, fps: 32, format: 'png' },
+      video: { key: keys.video },
+      parameters: { frame_length: 17, interpolation: 2, seed: 7 },
+    });
+    expect(await aws.workQueue.backlog()).toEqual(before);
+  });
+
+  it('drops a redelivered message of a finished request without a second event', async () => {
+    // Prepare
+    const before = await aws.workQueue.backlog();
+    const work = await seedRequest(aws, 'dup-1');
+    const engine = new PreviewEngine(resolveFfmpegPath());
+    await runJob(await receiveOne(aws), jobDeps(aws, engine, dir), never);
+    const listener = aws.listen();
+    await aws.workQueue.send(JSON.stringify(work));
+    const calls = { count: 0 };
+
+    // Act
+    const outcome = await runJob(
+      await receiveOne(aws),
+      jobDeps(aws, failingEngine(new Error('x'), calls), dir),
+      never,
+    );
+
+    // Assess
+    expect(outcome.kind).toBe('duplicate');
+    expect(calls.count).toBe(0);
+    expect(await listener.drain()).toEqual([]);
+    expect(await aws.workQueue.backlog()).toEqual(before);
+  });
+});
+
+describe('runJob when things go wrong', () => {
+  it('fails the request on a node error: status failed, one failed event, message deleted', async () => {
+    // Prepare
+    const before = await aws.workQueue.backlog();
+    const listener = aws.listen();
+    await seedRequest(aws, 'node-err-1');
+    const engine = failingEngine(new ComfyNodeError('KSamplerAdvanced failed', { details: { node: '12' } }));
+
+    // Act
+    const outcome = await runJob(await receiveOne(aws), jobDeps(aws, engine, dir), never);
+
+    // Assess
+    expect(outcome.kind).toBe('failed');
+    const status = (await aws.statuses.read('node-err-1'))?.status;
+    expect(status?.state).toBe('failed');
+    expect(status?.error?.code).toBe('COMFYUI_NODE_ERROR');
+    const events = await listener.drain();
+    expect(events.map((e) => [e.request_id, e.status, e.error?.code, e.engine])).toEqual([
+      ['node-err-1', 'failed', 'COMFYUI_NODE_ERROR', 'comfyui'],
+    ]);
+    expect(await aws.workQueue.backlog()).toEqual(before);
+  });
+
+  it('leaves the message to come back on a retryable engine error, with no terminal event', async () => {
+    // Prepare
+    const before = await aws.workQueue.backlog();
+    const listener = aws.listen();
+    await seedRequest(aws, 'crash-1');
+    const engine = failingEngine(new EngineCrashedError('ComfyUI exited with signal 9'));
+
+    // Act
+    const outcome = await runJob(await receiveOne(aws), jobDeps(aws, engine, dir), never);
+
+    // Assess
+    expect(outcome.kind).toBe('requeued');
+    expect((await aws.statuses.read('crash-1'))?.status.state).toBe('queued');
+    expect(await listener.drain()).toEqual([]);
+    expect(await aws.workQueue.backlog()).toEqual({ ...before, inFlight: before.inFlight + 1 });
+  });
+
+  it('fails the request with UPLOAD_FAILED when one frame never uploads, and writes no result.json', async () => {
+    // Prepare
+    const before = await aws.workQueue.backlog();
+    const listener = aws.listen();
+    await seedRequest(aws, 'upload-1');
+    const keys = requestKeys('upload-1');
+    const store = new RecordingObjectStore(aws.objects, (key) => key === keys.frame(5));
+    const deps = jobDeps(aws, new PreviewEngine(resolveFfmpegPath()), dir, { store });
+
+    // Act
+    const outcome = await runJob(await receiveOne(aws), deps, never);
+
+    // Assess
+    expect(outcome.kind).toBe('failed');
+    expect(await aws.objects.head(keys.result)).toBeUndefined();
+    expect((await aws.statuses.read('upload-1'))?.status.error?.code).toBe('UPLOAD_FAILED');
+    const events = await listener.drain();
+    expect(events.map((e) => [e.status, e.error?.code])).toEqual([['failed', 'UPLOAD_FAILED']]);
+    expect(await aws.workQueue.backlog()).toEqual(before);
+  });
+
+  it('finishes from result.json without rendering when a crash came between result and status', async () => {
+    // Prepare: a first run commits result.json, then the worker "dies" before the status write.
+    const work = await seedRequest(aws, 'resume-1');
+    const keys = requestKeys('resume-1');
+    const dying = new RecordingObjectStore(aws.objects);
+    const crashingStatuses = new ObjectStatusStore(
+      new RecordingObjectStore(aws.objects, (key) => key === keys.status && dying.puts.includes(keys.result)),
+    );
+    const first = jobDeps(aws, new PreviewEngine(resolveFfmpegPath()), dir, {
+      store: dying,
+      statuses: crashingStatuses,
+    });
+    await expect(runJob(await receiveOne(aws), first, never)).rejects.toThrow(/injected 503/);
+    const listener = aws.listen();
+    await aws.workQueue.send(JSON.stringify(work));
+    const calls = { count: 0 };
+
+    // Act
+    const outcome = await runJob(
+      await receiveOne(aws),
+      jobDeps(aws, failingEngine(new Error('x'), calls), dir),
+      never,
+    );
+
+    // Assess
+    expect(outcome.kind).toBe('succeeded');
+    expect(calls.count).toBe(0);
+    expect((await aws.statuses.read('resume-1'))?.status.state).toBe('succeeded');
+    const events = await listener.drain();
+    expect(events.map((e) => [e.request_id, e.status, e.engine])).toEqual([
+      ['resume-1', 'succeeded', 'preview'],
+    ]);
+  });
+});

@@ -1,0 +1,191 @@
+/** Factories for the worker tests: requests seeded into the local stack, engines, store decorators. */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { requestKeys } from '../../contracts/keys.js';
+import { ManifestSchema } from '../../contracts/manifest.js';
+import type {
+  ObjectHead,
+  ObjectStore,
+  PutOptions,
+  ReceivedMessage,
+  StoredObject,
+} from '../../contracts/ports.js';
+import type { WorkMessage } from '../../contracts/work-message.js';
+import type { EngineJob, EngineOutput, FrameEngine } from '../../gpu-container/worker/engine.js';
+import { resolveFfmpegPath } from '../../gpu-container/worker/ffmpeg.js';
+import { silentLog } from '../../gpu-container/worker/log.js';
+import type { RunJobDeps } from '../../gpu-container/worker/run-job.js';
+import type { Emulator } from '../support/emulator.js';
+
+/** A PNG with a bright square on a dark background; `x` moves the square. */
+export async function squareImage(width: number, height: number, x: number): Promise<Buffer> {
+  const side = Math.floor(height / 3);
+  const square = await sharp({
+    create: { width: side, height: side, channels: 3, background: { r: 240, g: 200, b: 40 } },
+  })
+    .png()
+    .toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: { r: 20, g: 30, b: 60 } } })
+    .composite([{ input: square, left: x, top: Math.floor((height - side) / 2) }])
+    .png()
+    .toBuffer();
+}
+
+export interface SeedOptions {
+  video?: boolean;
+  frameLength?: number;
+  interpolation?: 1 | 2 | 4;
+  width?: number;
+  height?: number;
+  clientReference?: string;
+}
+
+/** Puts the images and a queued status into the local stack and sends the work message, as dispatch does. */
+export async function seedRequest(
+  aws: Emulator,
+  requestId: string,
+  options: SeedOptions = {},
+): Promise<WorkMessage> {
+  const width = options.width ?? 96;
+  const height = options.height ?? 64;
+  const frameLength = options.frameLength ?? 17;
+  const interpolation = options.interpolation ?? 2;
+  const keys = requestKeys(requestId);
+  await aws.objects.put(keys.inboxObject('start.png'), await squareImage(width, height, 4), {
+    contentType: 'image/png',
+  });
+  await aws.objects.put(
+    keys.inboxObject('end.png'),
+    await squareImage(width, height, width - Math.floor(height / 3) - 4),
+    {
+      contentType: 'image/png',
+    },
+  );
+  const manifest = ManifestSchema.parse({
+    resolution: 480,
+    frame_length: frameLength,
+    interpolation,
+    seed: 7,
+    video: options.video ?? false,
+    ...(options.clientReference === undefined ? {} : { client_reference: options.clientReference }),
+  });
+  const now = new Date().toISOString();
+  await aws.statuses.create({
+    version: 1,
+    request_id: requestId,
+    state: 'queued',
+    created_at: now,
+    updated_at: now,
+    seed: 7,
+  });
+  const work: WorkMessage = {
+    version: 1,
+    request_id: requestId,
+    bucket: aws.bucket,
+    manifest_etag: '"seeded"',
+    manifest: { ...manifest, seed: 7 },
+    inputs: { start_key: keys.inboxObject('start.png'), end_key: keys.inboxObject('end.png') },
+    geometry: {
+      width,
+      height,
+      sourceFrames: frameLength,
+      frames: (frameLength - 1) * interpolation + 1,
+      fps: 16 * interpolation,
+      interpolation,
+    },
+    enqueued_at: now,
+  };
+  await aws.workQueue.send(JSON.stringify(work));
+  return work;
+}
+
+export async function receiveOne(aws: Emulator): Promise<ReceivedMessage> {
+  const message = await aws.workQueue.receive({ waitSeconds: 2, visibilitySeconds: 60 });
+  if (message === undefined) throw new Error('no work message arrived');
+  return message;
+}
+
+export async function workDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'heritage-worker-test-'));
+}
+
+export function jobDeps(
+  aws: Emulator,
+  engine: FrameEngine,
+  dir: string,
+  overrides: Partial<RunJobDeps> = {},
+): RunJobDeps {
+  return {
+    store: aws.objects,
+    queue: aws.workQueue,
+    events: aws.events,
+    statuses: aws.statuses,
+    engine,
+    log: silentLog,
+    ffmpegPath: resolveFfmpegPath(),
+    workerId: 'test-worker',
+    workDir: dir,
+    requestTimeoutMs: 60_000,
+    visibilitySeconds: 60,
+    heartbeatIntervalMs: 10_000,
+    ...overrides,
+  };
+}
+
+/** An engine that fails the way a real one would. */
+export function failingEngine(error: Error, calls: { count: number } = { count: 0 }): FrameEngine {
+  return {
+    name: 'comfyui',
+    async render() {
+      calls.count += 1;
+      throw error;
+    },
+    async cleanup() {},
+  };
+}
+
+/** An engine that hands back frames it already has, at once: what is left is the worker's own cost. */
+export function readyFramesEngine(frames: readonly Buffer[]): FrameEngine {
+  return {
+    name: 'preview',
+    async render(job: EngineJob): Promise<EngineOutput> {
+      const paths = frames.map((_, i) => join(job.workDir, `ready_${String(i).padStart(5, '0')}.png`));
+      await Promise.all(paths.map((path, i) => writeFile(path, frames[i] ?? Buffer.alloc(0))));
+      return { frames: paths, workflow: null };
+    },
+    async cleanup() {},
+  };
+}
+
+/** Wraps an ObjectStore: records every successful put in order, and can fail chosen keys every time. */
+export class RecordingObjectStore implements ObjectStore {
+  readonly puts: string[] = [];
+
+  constructor(
+    private readonly inner: ObjectStore,
+    private readonly failPut: (key: string) => boolean = () => false,
+  ) {}
+
+  head(key: string): Promise<ObjectHead | undefined> {
+    return this.inner.head(key);
+  }
+  get(key: string, range?: { start: number; end: number }): Promise<StoredObject | undefined> {
+    return this.inner.get(key, range);
+  }
+  async put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<{ etag: string }> {
+    if (this.failPut(key)) {
+      throw Object.assign(new Error(`injected 503 for ${key}`), { $metadata: { httpStatusCode: 503 } });
+    }
+    const out = await this.inner.put(key, body, options);
+    this.puts.push(key);
+    return out;
+  }
+  delete(key: string): Promise<void> {
+    return this.inner.delete(key);
+  }
+  list(prefix: string): AsyncIterable<{ key: string; size: number }> {
+    return this.inner.list(prefix);
+  }
+}
