@@ -20,6 +20,11 @@ export interface WorkerLoopOptions {
    * first message even when the idle timeout is shorter.
    */
   startupGraceMs?: number;
+  /**
+   * Longest single long poll (SQS allows 20 s). On shutdown the loop waits for a poll in flight to
+   * return, so that a message it brings is handed straight back; this bounds that wait.
+   */
+  pollSeconds?: number;
   /** Time spent provisioning models before the loop, reported on the first request's event. */
   provisionMs?: number;
   onOutcome?: (outcome: JobOutcome) => void;
@@ -58,11 +63,12 @@ export async function runWorkerLoop(
   let handled = 0;
   let receiveFailures = 0;
   let idleSince = Date.now();
+  const pollSeconds = Math.min(MAX_WAIT_SECONDS, Math.max(1, options.pollSeconds ?? MAX_WAIT_SECONDS));
   let idleLimitMs = Math.max(options.idleTimeoutMs, options.startupGraceMs ?? MAX_WAIT_SECONDS * 1000);
 
   while (!shutdown.aborted) {
     const remainingMs = idleSince + idleLimitMs - Date.now();
-    const waitSeconds = Math.min(MAX_WAIT_SECONDS, Math.max(1, Math.ceil(remainingMs / 1000)));
+    const waitSeconds = Math.min(pollSeconds, Math.max(1, Math.ceil(remainingMs / 1000)));
     const receiving = queue.receive({ waitSeconds, visibilitySeconds: deps.visibilitySeconds });
     let message: ReceivedMessage | undefined;
     try {
