@@ -1,0 +1,85 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_CREDENTIALS } from '../../cli/local/local-aws.js';
+import { requestKeys } from '../../contracts/keys.js';
+import { type Emulator, startEmulator } from '../support/emulator.js';
+import { seedRequest, workDir } from './worker-fixtures.js';
+
+let aws: Emulator;
+let dir: string;
+
+beforeAll(async () => {
+  aws = await startEmulator();
+  dir = await workDir();
+});
+afterAll(async () => {
+  await aws.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function startWorker(env: Record<string, string>): ChildProcess & { exited: Promise<number | null> } {
+  const child = spawn('node_modules/.bin/tsx', ['gpu-container/worker/main.ts'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_REGION: aws.region,
+      AWS_ENDPOINT_URL: aws.endpoint,
+      REQUEST_BUCKET: aws.bucket,
+      WORK_QUEUE_URL: aws.workQueueUrl,
+      COMPLETIONS_TOPIC_ARN: aws.topicArn,
+      WORK_DIR: dir,
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return Object.assign(child, { exited });
+}
+
+describe('worker process', () => {
+  it('renders a request with the preview engine and exits 0 when idle timeout is 0', async () => {
+    // Prepare
+    const listener = aws.listen();
+    await seedRequest(aws, 'proc-1', { video: true });
+
+    // Act
+    const code = await startWorker({ IDLE_TIMEOUT_SECONDS: '0' }).exited;
+
+    // Assess
+    expect(code).toBe(0);
+    expect((await aws.statuses.read('proc-1'))?.status.state).toBe('succeeded');
+    expect(await aws.objects.head(requestKeys('proc-1').result)).toBeDefined();
+    const events = await listener.drain();
+    expect(events.map((e) => [e.request_id, e.status, e.engine])).toEqual([
+      ['proc-1', 'succeeded', 'preview'],
+    ]);
+  });
+
+  it('on SIGTERM mid-render exits 0 and hands the request back', async () => {
+    // Prepare: a long preview render (513 frames at 720 px), so SIGTERM lands while it runs.
+    await seedRequest(aws, 'proc-term', { frameLength: 129, interpolation: 4, width: 1280, height: 720 });
+    const worker = startWorker({ IDLE_TIMEOUT_SECONDS: '60' });
+    while ((await aws.statuses.read('proc-term'))?.status.state !== 'running') await sleep(100);
+
+    // Act
+    worker.kill('SIGTERM');
+    const code = await worker.exited;
+
+    // Assess
+    expect(code).toBe(0);
+    expect((await aws.statuses.read('proc-term'))?.status.state).toBe('queued');
+    const again = await aws.workQueue.receive({ waitSeconds: 1, visibilitySeconds: 30 });
+    expect(again?.receiveCount).toBe(2);
+  });
+
+  it('exits 2 naming the variable when configuration is missing', async () => {
+    // Act
+    const code = await startWorker({ COMPLETIONS_TOPIC_ARN: '' }).exited;
+
+    // Assess
+    expect(code).toBe(2);
+  });
+});
