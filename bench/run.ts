@@ -1,4 +1,23 @@
-/** Runs every Heritage benchmark, one after another. */
+/** Runs every Heritage benchmark, or only those named: `npm run bench -- frame-upload worker-overhead`. */
 import { runDispatchBurst } from './dispatch-burst.js';
+import { benchFrameUpload } from './frame-upload.js';
+import { benchWorkerOverhead } from './worker-overhead.js';
 
-await runDispatchBurst();
+const BENCHMARKS: Record<string, () => Promise<unknown>> = {
+  'dispatch-burst': runDispatchBurst,
+  'frame-upload': benchFrameUpload,
+  'worker-overhead': benchWorkerOverhead,
+};
+
+const requested = process.argv.slice(2);
+const unknown = requested.filter((name) => !(name in BENCHMARKS));
+if (unknown.length > 0) {
+  console.error(
+    `heritage bench: unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(BENCHMARKS).join(', ')}`,
+  );
+  process.exitCode = 2;
+} else {
+  for (const [name, run] of Object.entries(BENCHMARKS)) {
+    if (requested.length === 0 || requested.includes(name)) await run();
+  }
+}

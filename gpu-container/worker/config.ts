@@ -36,7 +36,13 @@ export const WorkerConfigSchema = z.object({
   AWS_REGION: optionalString.describe('Region of the clients; the SDK default chain applies when absent.'),
   FFMPEG_PATH: optionalString.describe('ffmpeg binary; the npm-shipped one when absent.'),
   WORKER_ID: optionalString.describe('Recorded in status.json; the Batch job id in the cloud.'),
-  UPLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(128).default(16),
+  UPLOAD_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(128)
+    .default(32)
+    .describe('Frames uploaded at once; see docs/benchmarks.md, Frame upload.'),
 });
 
 export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;

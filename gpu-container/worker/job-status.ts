@@ -78,21 +78,24 @@ export async function markSucceeded(
   resultKey: string,
   now: Date,
 ): Promise<boolean> {
-  await statuses.update(requestId, (current) =>
+  const succeed = (): Promise<StatusRecord | undefined> =>
+    statuses.update(requestId, (current) =>
+      current.state === 'running'
+        ? {
+            ...current,
+            state: 'succeeded',
+            progress: { percent: 100, phase: 'done' },
+            result_key: resultKey,
+            updated_at: iso(now),
+          }
+        : undefined,
+    );
+  if ((await succeed()) !== undefined) return true;
+  // Only a request a crash left queued needs the detour through running; the usual path is one write.
+  const resumed = await statuses.update(requestId, (current) =>
     current.state === 'queued' ? { ...current, state: 'running', updated_at: iso(now) } : undefined,
   );
-  const done = await statuses.update(requestId, (current) =>
-    current.state === 'running'
-      ? {
-          ...current,
-          state: 'succeeded',
-          progress: { percent: 100, phase: 'done' },
-          result_key: resultKey,
-          updated_at: iso(now),
-        }
-      : undefined,
-  );
-  return done !== undefined;
+  return resumed !== undefined && (await succeed()) !== undefined;
 }
 
 /** queued/running -> failed. True when this call made the move (and so owns the completion event). */

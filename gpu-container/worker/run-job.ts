@@ -12,7 +12,7 @@ import {
   RequestTimeoutError,
   toErrorInfo,
 } from '../../contracts/errors.js';
-import { requestKeys } from '../../contracts/keys.js';
+import { REQUEST_ID_PATTERN, requestKeys } from '../../contracts/keys.js';
 import type {
   EventPublisher,
   ObjectStore,
@@ -91,7 +91,7 @@ function overall(phase: keyof typeof PROGRESS_SPANS, percent: number): number {
 function parseWork(body: string): WorkMessage | undefined {
   try {
     const parsed = WorkMessageSchema.safeParse(JSON.parse(body));
-    return parsed.success ? parsed.data : undefined;
+    return parsed.success && REQUEST_ID_PATTERN.test(parsed.data.request_id) ? parsed.data : undefined;
   } catch {
     return undefined;
   }
@@ -134,7 +134,7 @@ export async function runJob(
   const requestId = work.request_id;
   const keys = requestKeys(requestId);
 
-  const current = await statuses.read(requestId);
+  const [current, committed] = await Promise.all([statuses.read(requestId), readResult(store, keys.result)]);
   if (current === undefined) {
     log.error('discarding a work message whose request has no status', { request_id: requestId });
     await queue.delete(message.receiptHandle);
@@ -148,7 +148,6 @@ export async function runJob(
     await queue.delete(message.receiptHandle);
     return { kind: 'duplicate', requestId };
   }
-  const committed = await readResult(store, keys.result);
   if (committed !== undefined) {
     log.info('result.json exists; finishing without rendering again', { request_id: requestId });
     await finish(deps, message, work, committed);

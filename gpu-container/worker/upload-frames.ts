@@ -7,7 +7,7 @@ import { UploadFailedError } from '../../contracts/errors.js';
 import type { ObjectStore } from '../../contracts/ports.js';
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.js';
 
-export const DEFAULT_UPLOAD_CONCURRENCY = 16;
+export const DEFAULT_UPLOAD_CONCURRENCY = 32;
 
 export interface FrameUpload {
   /** Local file. */
