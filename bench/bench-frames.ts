@@ -1,45 +1,44 @@
-/** Benchmark inputs: PNG frames of about 500 KB, made once and cached in the OS temp dir. */
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+/** Benchmark inputs: PNG frames of about 500 KB, made once with ffmpeg and cached in the OS temp dir. */
+import { mkdir, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { frameFileName } from '../contracts/keys.js';
+import { resolveFfmpegPath, runFfmpeg } from '../gpu-container/worker/ffmpeg.js';
 
 export const BENCH_FRAME = { width: 832, height: 480, count: 129 } as const;
 
 /**
- * Blurred gaussian noise: PNG cannot compress it much, like real video frames, and a blur of 2 px at
- * sigma 40 lands at about 480 KB per 832x480 frame. Every frame differs.
+ * Blurred noise that changes every frame: PNG cannot compress it much, like real video frames, and
+ * noise of strength 60 blurred at sigma 2.5 lands at about 500 KB per 832x480 frame.
  */
-async function makeFrame(): Promise<Buffer> {
+async function makeFrames(dir: string, count: number): Promise<void> {
   const { width, height } = BENCH_FRAME;
-  return sharp({
-    create: {
-      width,
-      height,
-      channels: 3,
-      background: '#808080',
-      noise: { type: 'gaussian', mean: 128, sigma: 40 },
-    },
-  })
-    .blur(2)
-    .png({ adaptiveFiltering: true })
-    .toBuffer();
+  await runFfmpeg(resolveFfmpegPath(process.env.FFMPEG_PATH), [
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `color=c=gray:s=${width}x${height}`,
+    '-vf',
+    'format=rgb24,noise=alls=60:allf=t,gblur=sigma=2.5',
+    '-frames:v',
+    String(count),
+    '-pred',
+    'mixed',
+    '-start_number',
+    '1',
+    join(dir, 'frame_%05d.png'),
+  ]);
 }
 
 /** Returns the paths of `count` frames, in order. */
 export async function benchFrames(count: number = BENCH_FRAME.count): Promise<string[]> {
-  const dir = join(tmpdir(), `heritage-bench-frames-${BENCH_FRAME.width}x${BENCH_FRAME.height}`);
+  const dir = join(tmpdir(), `heritage-bench-frames-${BENCH_FRAME.width}x${BENCH_FRAME.height}-${count}`);
   await mkdir(dir, { recursive: true });
+  const names = Array.from({ length: count }, (_, i) => frameFileName(i + 1));
   const present = new Set(await readdir(dir));
-  const paths: string[] = [];
-  for (let i = 1; i <= count; i++) {
-    const name = frameFileName(i);
-    const path = join(dir, name);
-    if (!present.has(name)) await writeFile(path, await makeFrame());
-    paths.push(path);
-  }
-  return paths;
+  if (!names.every((name) => present.has(name))) await makeFrames(dir, count);
+  return names.map((name) => join(dir, name));
 }
 
 export function median(values: readonly number[]): number {

@@ -1,11 +1,11 @@
 /**
  * The S3 side of a benchmark, in its own process: the local emulator and the network model in front of
  * it. Run apart from the code being measured, as S3 is, so the emulator's CPU is not charged to the
- * uploader. `startRemoteS3()` spawns this file; run directly, it serves until stdin closes.
+ * uploader. `startRemoteS3()` starts the bench entry point again with REMOTE_S3_FLAG, which serves until
+ * stdin closes; this works the same from source (tsx) and from a bundle.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { startFauxqs } from 'fauxqs';
 import { LOCAL_NAMES, LOCAL_REGION } from '../cli/local/local-aws.js';
 import { type NetworkModelOptions, startNetworkModelProxy } from './network-model-proxy.js';
@@ -21,13 +21,16 @@ export interface RemoteS3 {
   stop(): Promise<void>;
 }
 
+export const REMOTE_S3_FLAG = '--serve-remote-s3';
+
 type Endpoints = Omit<RemoteS3, 'stop'>;
-type ModelShape = Omit<NetworkModelOptions, 'upstream' | 'port'>;
+export type ModelShape = Omit<NetworkModelOptions, 'upstream' | 'port'>;
 
 export async function startRemoteS3(model: ModelShape): Promise<RemoteS3> {
+  const entry = process.argv[1] ?? '';
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), JSON.stringify(model)],
+    [...process.execArgv, entry, REMOTE_S3_FLAG, JSON.stringify(model)],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const lines = createInterface({ input: child.stdout ?? process.stdin });
@@ -49,7 +52,7 @@ export async function startRemoteS3(model: ModelShape): Promise<RemoteS3> {
  * fauxqs on its own, without the local stack's conditional-write gateway: benchmarks write frames and
  * results, which need no If-Match, and one proxy hop less keeps the emulator's CPU out of the figures.
  */
-async function serve(model: ModelShape): Promise<void> {
+export async function serveRemoteS3(model: ModelShape): Promise<void> {
   const aws = await startFauxqs({ port: 0, logger: false, defaultRegion: LOCAL_REGION });
   aws.createBucket(LOCAL_NAMES.bucket);
   const work = aws.createQueue(LOCAL_NAMES.workQueue, { attributes: { VisibilityTimeout: '120' } });
@@ -67,8 +70,4 @@ async function serve(model: ModelShape): Promise<void> {
   await new Promise<void>((resolve) => process.stdin.once('end', () => resolve()));
   await proxy.close();
   await aws.stop();
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await serve(JSON.parse(process.argv[2] ?? '{}') as ModelShape);
 }

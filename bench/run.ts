@@ -1,6 +1,7 @@
 /** Runs every Heritage benchmark, or only those named: `npm run bench -- frame-upload worker-overhead`. */
 import { runDispatchBurst } from './dispatch-burst.js';
 import { benchFrameUpload } from './frame-upload.js';
+import { type ModelShape, REMOTE_S3_FLAG, serveRemoteS3 } from './remote-s3.js';
 import { benchWorkerOverhead } from './worker-overhead.js';
 
 const BENCHMARKS: Record<string, () => Promise<unknown>> = {
@@ -11,7 +12,10 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
 
 const requested = process.argv.slice(2);
 const unknown = requested.filter((name) => !(name in BENCHMARKS));
-if (unknown.length > 0) {
+if (requested[0] === REMOTE_S3_FLAG) {
+  // The S3 side of a benchmark, started by startRemoteS3() as a second process of this entry point.
+  await serveRemoteS3(JSON.parse(requested[1] ?? '{}') as ModelShape);
+} else if (unknown.length > 0) {
   console.error(
     `heritage bench: unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(BENCHMARKS).join(', ')}`,
   );
