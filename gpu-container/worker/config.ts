@@ -27,6 +27,11 @@ export const WorkerConfigSchema = z.object({
   COMFYUI_URL: optionalString.describe(
     'ComfyUI to render with; without it the worker uses the CPU preview engine.',
   ),
+  COMFYUI_DIR: optionalString.describe(
+    'ComfyUI installation on this host: frames are read from its output folder, and cleaned there.',
+  ),
+  WORKFLOW: z.string().min(1).default('wan22-flf2v-rife').describe('Workflow folder under WORKFLOWS_DIR.'),
+  WORKFLOWS_DIR: optionalString.describe('Where workflow folders live; gpu-container/workflows by default.'),
   WORK_DIR: z
     .string()
     .min(1)

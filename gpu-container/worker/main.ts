@@ -32,7 +32,7 @@ function workerLog(logger: Logger): WorkerLog {
   };
 }
 
-function buildDeps(config: WorkerConfig, log: WorkerLog): RunJobDeps {
+async function buildDeps(config: WorkerConfig, log: WorkerLog): Promise<RunJobDeps> {
   const common = {
     ...(config.AWS_ENDPOINT_URL === undefined ? {} : { endpoint: config.AWS_ENDPOINT_URL }),
     ...(config.AWS_REGION === undefined ? {} : { region: config.AWS_REGION }),
@@ -45,7 +45,7 @@ function buildDeps(config: WorkerConfig, log: WorkerLog): RunJobDeps {
     queue: new SqsWorkQueue(new SQSClient(common), config.WORK_QUEUE_URL),
     events: new SnsEventPublisher(new SNSClient(common), config.COMPLETIONS_TOPIC_ARN),
     statuses: new ObjectStatusStore(store),
-    engine: selectEngine(config, ffmpegPath),
+    engine: await selectEngine(config, ffmpegPath, log),
     log,
     ffmpegPath,
     workerId: config.WORKER_ID ?? process.env.AWS_BATCH_JOB_ID ?? `${hostname()}-${process.pid}`,
@@ -61,15 +61,6 @@ async function main(): Promise<number> {
   const log = workerLog(
     new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'heritage-worker' }),
   );
-  let config: WorkerConfig;
-  let deps: RunJobDeps;
-  try {
-    config = loadWorkerConfig();
-    deps = buildDeps(config, log);
-  } catch (error) {
-    log.error('worker cannot start', { error: describeError(error) });
-    return isHeritageError(error) && error.code === 'CONFIG_INVALID' ? 2 : 1;
-  }
   const shutdown = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (shutdown.signal.aborted) return;
@@ -82,6 +73,16 @@ async function main(): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  let config: WorkerConfig;
+  let deps: RunJobDeps;
+  try {
+    config = loadWorkerConfig();
+    deps = await buildDeps(config, log);
+  } catch (error) {
+    log.error('worker cannot start', { error: describeError(error) });
+    return isHeritageError(error) && error.code === 'CONFIG_INVALID' ? 2 : 1;
+  }
+  if (shutdown.signal.aborted) return 0;
   log.info('worker started', { engine: deps.engine.name, worker_id: deps.workerId });
   try {
     const exit = await runWorkerLoop(

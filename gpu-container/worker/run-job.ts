@@ -21,8 +21,10 @@ import type {
   WorkQueue,
 } from '../../contracts/ports.js';
 import { type Result, ResultSchema } from '../../contracts/result.js';
-import { isTerminal } from '../../contracts/status.js';
+import { isTerminal, type StatusDocument } from '../../contracts/status.js';
 import { type WorkMessage, WorkMessageSchema } from '../../contracts/work-message.js';
+// The outbox is shared with the Lambdas, so that every terminal event goes through the same marker.
+import { publishTerminalEvent } from '../../functions/terminal-event.js';
 import { buildResult, failedEvent, succeededEvent } from './completion.js';
 import { deliverVideo } from './deliver-video.js';
 import type { EngineJob, FrameEngine } from './engine.js';
@@ -104,7 +106,15 @@ async function readResult(store: ObjectStore, key: string): Promise<Result | und
   return parsed.success ? parsed.data : undefined;
 }
 
-/** Status succeeded, then the event (only from the call that made the move), then the message goes. */
+function outbox(deps: RunJobDeps) {
+  return { objects: deps.store, events: deps.events, now: () => new Date() };
+}
+
+/**
+ * Status succeeded, then the event through the terminal-event outbox (requests/<id>/event.json), then
+ * the message goes. A redelivery after a crash in between publishes the event the crash cut short,
+ * and never a second one.
+ */
 async function finish(
   deps: RunJobDeps,
   message: ReceivedMessage,
@@ -113,7 +123,27 @@ async function finish(
 ): Promise<void> {
   const keys = requestKeys(work.request_id);
   const moved = await markSucceeded(deps.statuses, work.request_id, keys.result, new Date());
-  if (moved) await deps.events.publish(succeededEvent(work, result));
+  const succeeded = moved || (await deps.statuses.read(work.request_id))?.status.state === 'succeeded';
+  if (succeeded)
+    await publishTerminalEvent(outbox(deps), succeededEvent(work, result), { owner: message.id });
+  await deps.queue.delete(message.receiptHandle);
+}
+
+/** A redelivery of a finished request: complete an event publication a crash cut short, if any. */
+async function settleRedelivery(
+  deps: RunJobDeps,
+  message: ReceivedMessage,
+  work: WorkMessage,
+  status: StatusDocument,
+  committed: Result | undefined,
+): Promise<void> {
+  const event =
+    status.state === 'succeeded' && committed !== undefined
+      ? succeededEvent(work, committed)
+      : status.state === 'failed' && status.error !== undefined
+        ? failedEvent(work, deps.engine.name, status.error, {})
+        : undefined;
+  if (event !== undefined) await publishTerminalEvent(outbox(deps), event, { owner: message.id });
   await deps.queue.delete(message.receiptHandle);
 }
 
@@ -145,7 +175,7 @@ export async function runJob(
       request_id: requestId,
       state: current.status.state,
     });
-    await queue.delete(message.receiptHandle);
+    await settleRedelivery(deps, message, work, current.status, committed);
     return { kind: 'duplicate', requestId };
   }
   if (committed !== undefined) {
@@ -283,7 +313,7 @@ async function settleFailure(
   error: unknown,
   run: { shutdown: AbortSignal; timeout: AbortSignal; timings: Record<string, number>; startedAt: number },
 ): Promise<JobOutcome> {
-  const { statuses, queue, events, log } = deps;
+  const { statuses, queue, log } = deps;
   const requestId = work.request_id;
   if (run.shutdown.aborted) {
     await requeue(statuses, requestId, new Date());
@@ -308,7 +338,8 @@ async function settleFailure(
   log.error('request failed', { request_id: requestId, error: describeError(cause) });
   run.timings.total = Date.now() - Date.parse(work.enqueued_at);
   if (await markFailed(statuses, requestId, info, new Date())) {
-    await events.publish(failedEvent(work, deps.engine.name, info, run.timings));
+    const event = failedEvent(work, deps.engine.name, info, run.timings);
+    await publishTerminalEvent(outbox(deps), event, { owner: message.id });
   }
   await queue.delete(message.receiptHandle);
   return { kind: 'failed', requestId, error: info };

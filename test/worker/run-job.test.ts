@@ -76,7 +76,7 @@ describe('runJob with the preview engine', () => {
     const resultAt = recording.puts.indexOf(keys.result);
     const outputsBefore = recording.puts.slice(0, resultAt).filter((k) => k.startsWith(keys.outputsPrefix));
     expect(outputsBefore).toHaveLength(work.geometry.frames + 1);
-    expect(recording.puts.slice(resultAt + 1)).toEqual([keys.status]);
+    expect(recording.puts[resultAt + 1]).toBe(keys.status);
 
     const status = (await aws.statuses.read('ok-1'))?.status;
     expect(status?.state).toBe('succeeded');
@@ -179,6 +179,31 @@ describe('runJob when things go wrong', () => {
     const events = await listener.drain();
     expect(events.map((e) => [e.status, e.error?.code])).toEqual([['failed', 'UPLOAD_FAILED']]);
     expect(await aws.workQueue.backlog()).toEqual(before);
+  });
+
+  it('publishes the one event a crash between status and SNS cut short, when the message comes back', async () => {
+    // Prepare: the first run reaches status succeeded, then SNS fails.
+    const listener = aws.listen();
+    const work = await seedRequest(aws, 'publish-1');
+    const failingEvents = { publish: () => Promise.reject(new Error('SNS unavailable')) };
+    const first = jobDeps(aws, new PreviewEngine(resolveFfmpegPath()), dir, { events: failingEvents });
+    const delivery = await receiveOne(aws);
+    await expect(runJob(delivery, first, never)).rejects.toThrow(/SNS unavailable/);
+    await aws.workQueue.release(delivery.receiptHandle);
+    const again = jobDeps(aws, failingEngine(new Error('must not render')), dir);
+
+    // Act: the redelivery (same message id, so it owns the cut-short publication), then a stray copy.
+    const redelivery = await receiveOne(aws);
+    const outcome = await runJob(redelivery, again, never);
+    await aws.workQueue.send(JSON.stringify(work));
+    await runJob(await receiveOne(aws), again, never);
+
+    // Assess
+    expect(redelivery.id).toBe(delivery.id);
+    expect(outcome.kind).toBe('duplicate');
+    expect((await aws.statuses.read('publish-1'))?.status.state).toBe('succeeded');
+    const events = await listener.drain();
+    expect(events.map((e) => [e.request_id, e.status])).toEqual([['publish-1', 'succeeded']]);
   });
 
   it('finishes from result.json without rendering when a crash came between result and status', async () => {
