@@ -62,10 +62,10 @@ describe('runJob with the preview engine', () => {
     expect(outcome.kind).toBe('succeeded');
     const frameKeys = await keysUnder(keys.framesPrefix);
     expect(frameKeys).toEqual(Array.from({ length: work.geometry.frames }, (_, i) => keys.frame(i + 1)));
-    for (const key of [frameKeys[0], frameKeys[16], frameKeys.at(-1)]) {
-      const body = (await aws.objects.get(key ?? ''))?.body ?? new Uint8Array();
+    for (const key of frameKeys) {
+      const body = (await aws.objects.get(key))?.body ?? new Uint8Array();
       const meta = await sharp(body).metadata();
-      expect([meta.format, meta.width, meta.height]).toEqual(['png', 96, 64]);
+      expect([key, meta.format, meta.width, meta.height]).toEqual([key, 'png', 96, 64]);
     }
     const result = ResultSchema.parse(await readJson(keys.result));
     expect(result.engine).toBe('preview');
@@ -121,6 +121,25 @@ describe('runJob with the preview engine', () => {
 });
 
 describe('runJob when things go wrong', () => {
+  it('deletes a message that is not a work message, and publishes nothing', async () => {
+    // Prepare
+    const before = await aws.workQueue.backlog();
+    const listener = aws.listen();
+    await aws.workQueue.send(JSON.stringify({ version: 1, request_id: '../escape' }));
+
+    // Act
+    const outcome = await runJob(
+      await receiveOne(aws),
+      jobDeps(aws, failingEngine(new Error('x')), dir),
+      never,
+    );
+
+    // Assess
+    expect(outcome).toEqual({ kind: 'discarded', reason: 'not a work message' });
+    expect(await aws.workQueue.backlog()).toEqual(before);
+    expect(await listener.drain()).toEqual([]);
+  });
+
   it('fails the request on a node error: status failed, one failed event, message deleted', async () => {
     // Prepare
     const before = await aws.workQueue.backlog();
@@ -141,23 +160,6 @@ describe('runJob when things go wrong', () => {
       ['node-err-1', 'failed', 'COMFYUI_NODE_ERROR', 'comfyui'],
     ]);
     expect(await aws.workQueue.backlog()).toEqual(before);
-  });
-
-  it('leaves the message to come back on a retryable engine error, with no terminal event', async () => {
-    // Prepare
-    const before = await aws.workQueue.backlog();
-    const listener = aws.listen();
-    await seedRequest(aws, 'crash-1');
-    const engine = failingEngine(new EngineCrashedError('ComfyUI exited with signal 9'));
-
-    // Act
-    const outcome = await runJob(await receiveOne(aws), jobDeps(aws, engine, dir), never);
-
-    // Assess
-    expect(outcome.kind).toBe('requeued');
-    expect((await aws.statuses.read('crash-1'))?.status.state).toBe('queued');
-    expect(await listener.drain()).toEqual([]);
-    expect(await aws.workQueue.backlog()).toEqual({ ...before, inFlight: before.inFlight + 1 });
   });
 
   it('fails the request with UPLOAD_FAILED when one frame never uploads, and writes no result.json', async () => {
@@ -238,5 +240,23 @@ describe('runJob when things go wrong', () => {
     expect(events.map((e) => [e.request_id, e.status, e.engine])).toEqual([
       ['resume-1', 'succeeded', 'preview'],
     ]);
+  });
+
+  // Last: its message stays in flight for the 30 s backoff, and must not be received by another test.
+  it('leaves the message to come back on a retryable engine error, with no terminal event', async () => {
+    // Prepare
+    const before = await aws.workQueue.backlog();
+    const listener = aws.listen();
+    await seedRequest(aws, 'crash-1');
+    const engine = failingEngine(new EngineCrashedError('ComfyUI exited with signal 9'));
+
+    // Act
+    const outcome = await runJob(await receiveOne(aws), jobDeps(aws, engine, dir), never);
+
+    // Assess
+    expect(outcome.kind).toBe('requeued');
+    expect((await aws.statuses.read('crash-1'))?.status.state).toBe('queued');
+    expect(await listener.drain()).toEqual([]);
+    expect(await aws.workQueue.backlog()).toEqual({ ...before, inFlight: before.inFlight + 1 });
   });
 });
