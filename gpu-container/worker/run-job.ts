@@ -5,13 +5,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  type ErrorInfo,
-  isHeritageError,
-  OutputMismatchError,
-  RequestTimeoutError,
-  toErrorInfo,
-} from '../../contracts/errors.js';
+import { type ErrorInfo, OutputMismatchError } from '../../contracts/errors.js';
 import { REQUEST_ID_PATTERN, requestKeys } from '../../contracts/keys.js';
 import type {
   EventPublisher,
@@ -21,20 +15,18 @@ import type {
   WorkQueue,
 } from '../../contracts/ports.js';
 import { type Result, ResultSchema } from '../../contracts/result.js';
-import { isTerminal, type StatusDocument } from '../../contracts/status.js';
+import { isTerminal } from '../../contracts/status.js';
 import { type WorkMessage, WorkMessageSchema } from '../../contracts/work-message.js';
-// The outbox is shared with the Lambdas, so that every terminal event goes through the same marker.
-import { publishTerminalEvent } from '../../functions/terminal-event.js';
-import { buildResult, failedEvent, succeededEvent } from './completion.js';
-import { deliverVideo } from './deliver-video.js';
+import { buildResult } from './completion.js';
+import { deliverOutputs } from './deliver-outputs.js';
 import type { EngineJob, FrameEngine } from './engine.js';
 import { startHeartbeat } from './heartbeat.js';
-import { claimRunning, markFailed, markSucceeded, requeue } from './job-status.js';
+import { claimRunning } from './job-status.js';
 import { describeError, type WorkerLog } from './log.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { withRetry } from './retry.js';
+import { finish, settleFailure, settleRedelivery } from './settle-job.js';
 import { stageInputs } from './stage-inputs.js';
-import { uploadFrames } from './upload-frames.js';
 
 export interface RunJobDeps {
   store: ObjectStore;
@@ -67,18 +59,6 @@ export type JobOutcome =
   /** Not a work message, or one for a request with no status: logged and deleted. */
   | { kind: 'discarded'; reason: string };
 
-/**
- * Errors a later attempt can fix: the message is left to come back (the work DLQ catches the last try).
- * Upload failures are not among them although they are retryable for the client: the uploader has
- * already retried every frame, and re-rendering on GPU to retry S3 is the wrong trade.
- */
-function shouldRedeliver(error: unknown): boolean {
-  return isHeritageError(error) && error.retryable && error.code !== 'UPLOAD_FAILED';
-}
-
-const REDELIVERY_BACKOFF_SECONDS = 30;
-const MAX_BACKOFF_SECONDS = 900;
-
 const PROGRESS_SPANS = {
   downloading: [0, 2],
   rendering: [2, 85],
@@ -104,47 +84,6 @@ async function readResult(store: ObjectStore, key: string): Promise<Result | und
   if (object === undefined) return undefined;
   const parsed = ResultSchema.safeParse(JSON.parse(new TextDecoder().decode(object.body)));
   return parsed.success ? parsed.data : undefined;
-}
-
-function outbox(deps: RunJobDeps) {
-  return { objects: deps.store, events: deps.events, now: () => new Date() };
-}
-
-/**
- * Status succeeded, then the event through the terminal-event outbox (requests/<id>/event.json), then
- * the message goes. A redelivery after a crash in between publishes the event the crash cut short,
- * and never a second one.
- */
-async function finish(
-  deps: RunJobDeps,
-  message: ReceivedMessage,
-  work: WorkMessage,
-  result: Result,
-): Promise<void> {
-  const keys = requestKeys(work.request_id);
-  const moved = await markSucceeded(deps.statuses, work.request_id, keys.result, new Date());
-  const succeeded = moved || (await deps.statuses.read(work.request_id))?.status.state === 'succeeded';
-  if (succeeded)
-    await publishTerminalEvent(outbox(deps), succeededEvent(work, result), { owner: message.id });
-  await deps.queue.delete(message.receiptHandle);
-}
-
-/** A redelivery of a finished request: complete an event publication a crash cut short, if any. */
-async function settleRedelivery(
-  deps: RunJobDeps,
-  message: ReceivedMessage,
-  work: WorkMessage,
-  status: StatusDocument,
-  committed: Result | undefined,
-): Promise<void> {
-  const event =
-    status.state === 'succeeded' && committed !== undefined
-      ? succeededEvent(work, committed)
-      : status.state === 'failed' && status.error !== undefined
-        ? failedEvent(work, deps.engine.name, status.error, {})
-        : undefined;
-  if (event !== undefined) await publishTerminalEvent(outbox(deps), event, { owner: message.id });
-  await deps.queue.delete(message.receiptHandle);
 }
 
 export async function runJob(
@@ -235,30 +174,18 @@ export async function runJob(
     }
 
     const t2 = Date.now();
-    const frameKeys = output.frames.map((_, i) => keys.frame(i + 1));
-    const framesUploaded = uploadFrames(
+    const { frameKeys, video } = await deliverOutputs({
       store,
-      output.frames.map((path, i) => ({ path, key: frameKeys[i] ?? keys.frame(i + 1) })),
-      {
-        signal,
-        ...(deps.uploadConcurrency === undefined ? {} : { concurrency: deps.uploadConcurrency }),
-        onUploaded: (done, total) =>
-          progress.report({ percent: overall('uploading', (100 * done) / total), phase: 'uploading' }),
-      },
-    );
-    // The video encodes while the frames upload; both must land before result.json.
-    const videoDelivered = work.manifest.video
-      ? deliverVideo({
-          store,
-          key: keys.video,
-          frames: output.frames,
-          fps: work.geometry.fps,
-          ffmpegPath: deps.ffmpegPath,
-          dir: jobDir,
-          signal,
-        })
-      : Promise.resolve(undefined);
-    const [, video] = await Promise.all([framesUploaded, videoDelivered]);
+      keys,
+      frames: output.frames,
+      videoFps: work.manifest.video ? work.geometry.fps : undefined,
+      ffmpegPath: deps.ffmpegPath,
+      dir: jobDir,
+      signal,
+      ...(deps.uploadConcurrency === undefined ? {} : { concurrency: deps.uploadConcurrency }),
+      onUploaded: (done, total) =>
+        progress.report({ percent: overall('uploading', (100 * done) / total), phase: 'uploading' }),
+    });
     if (video !== undefined) timings.video_encode = video.encodeMs;
     timings.upload = Date.now() - t2;
     timings.total = Date.now() - Date.parse(work.enqueued_at);
@@ -304,43 +231,4 @@ async function cleanUp(deps: RunJobDeps, job: EngineJob | undefined, jobDir: str
     deps.log.warn('engine cleanup failed', { request_id: job?.requestId, error: describeError(error) });
   }
   await rm(jobDir, { recursive: true, force: true });
-}
-
-async function settleFailure(
-  deps: RunJobDeps,
-  message: ReceivedMessage,
-  work: WorkMessage,
-  error: unknown,
-  run: { shutdown: AbortSignal; timeout: AbortSignal; timings: Record<string, number>; startedAt: number },
-): Promise<JobOutcome> {
-  const { statuses, queue, log } = deps;
-  const requestId = work.request_id;
-  if (run.shutdown.aborted) {
-    await requeue(statuses, requestId, new Date());
-    await queue.release(message.receiptHandle);
-    log.info('released the request on shutdown', { request_id: requestId });
-    return { kind: 'released', requestId };
-  }
-  const cause =
-    run.timeout.aborted && !(isHeritageError(error) && error.code === 'REQUEST_TIMEOUT')
-      ? new RequestTimeoutError(`request ran past its ${deps.requestTimeoutMs / 1000} s limit`, {
-          cause: error,
-        })
-      : error;
-  const info = toErrorInfo(cause);
-  if (shouldRedeliver(cause)) {
-    await requeue(statuses, requestId, new Date());
-    const backoff = Math.min(MAX_BACKOFF_SECONDS, REDELIVERY_BACKOFF_SECONDS * message.receiveCount);
-    await queue.extendVisibility(message.receiptHandle, backoff);
-    log.warn('request failed; it will be retried', { request_id: requestId, error: describeError(cause) });
-    return { kind: 'requeued', requestId, error: info };
-  }
-  log.error('request failed', { request_id: requestId, error: describeError(cause) });
-  run.timings.total = Date.now() - Date.parse(work.enqueued_at);
-  if (await markFailed(statuses, requestId, info, new Date())) {
-    const event = failedEvent(work, deps.engine.name, info, run.timings);
-    await publishTerminalEvent(outbox(deps), event, { owner: message.id });
-  }
-  await queue.delete(message.receiptHandle);
-  return { kind: 'failed', requestId, error: info };
 }

@@ -13,8 +13,10 @@ import {
   failingEngine,
   jobDeps,
   RecordingObjectStore,
+  readyFramesEngine,
   receiveOne,
   seedRequest,
+  squareImage,
   workDir,
 } from './worker-fixtures.js';
 
@@ -240,6 +242,23 @@ describe('runJob when things go wrong', () => {
     expect(events.map((e) => [e.request_id, e.status, e.engine])).toEqual([
       ['resume-1', 'succeeded', 'preview'],
     ]);
+  });
+
+  it('fails the request with VIDEO_ENCODE_FAILED when the video cannot be made, and writes no result.json', async () => {
+    // Prepare: odd-sized frames, which H.264 in yuv420p cannot take.
+    const listener = aws.listen();
+    const work = await seedRequest(aws, 'video-1', { video: true });
+    const odd = await squareImage(33, 33, 2);
+    const engine = readyFramesEngine(Array.from({ length: work.geometry.frames }, () => odd));
+
+    // Act
+    const outcome = await runJob(await receiveOne(aws), jobDeps(aws, engine, dir), never);
+
+    // Assess
+    expect(outcome.kind).toBe('failed');
+    expect(await aws.objects.head(requestKeys('video-1').result)).toBeUndefined();
+    const events = await listener.drain();
+    expect(events.map((e) => [e.status, e.error?.code])).toEqual([['failed', 'VIDEO_ENCODE_FAILED']]);
   });
 
   // Last: its message stays in flight for the 30 s backoff, and must not be received by another test.
