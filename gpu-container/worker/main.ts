@@ -21,7 +21,9 @@ import { runWorkerLoop } from './worker-loop.js';
 
 /** SIGTERM to exit: Batch and spot give 30 s before SIGKILL; this leaves room to spare. */
 const SHUTDOWN_DEADLINE_MS = 25_000;
-const VISIBILITY_SECONDS = 120;
+/** As the work queue's own visibility (infra/constructs/messaging.ts): a full request plus 2 min. */
+const VISIBILITY_MARGIN_SECONDS = 120;
+const SQS_MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
 const HEARTBEAT_INTERVAL_MS = 30_000;
 
 function workerLog(logger: Logger): WorkerLog {
@@ -51,7 +53,10 @@ async function buildDeps(config: WorkerConfig, log: WorkerLog): Promise<RunJobDe
     workerId: config.WORKER_ID ?? process.env.AWS_BATCH_JOB_ID ?? `${hostname()}-${process.pid}`,
     workDir: config.WORK_DIR,
     requestTimeoutMs: config.REQUEST_TIMEOUT_SECONDS * 1000,
-    visibilitySeconds: VISIBILITY_SECONDS,
+    visibilitySeconds: Math.min(
+      config.REQUEST_TIMEOUT_SECONDS + VISIBILITY_MARGIN_SECONDS,
+      SQS_MAX_VISIBILITY_SECONDS,
+    ),
     heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
     uploadConcurrency: config.UPLOAD_CONCURRENCY,
   };
