@@ -114,7 +114,7 @@ export async function runWorkerLoop(
     handled += 1;
     idleSince = Date.now();
     idleLimitMs = options.idleTimeoutMs;
-    if (idleLimitMs === 0) return { reason: 'idle', handled };
+    if (idleLimitMs === 0 && !shutdown.aborted) return { reason: 'idle', handled };
   }
   return { reason: 'shutdown', handled };
 }

@@ -1,12 +1,14 @@
-import { rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { requestKeys } from '../../contracts/keys.js';
 import { ResultSchema } from '../../contracts/result.js';
-import { ComfyEngine } from '../../gpu-container/worker/comfy/comfy-engine.js';
+import { COMFY_SUBFOLDER, ComfyEngine } from '../../gpu-container/worker/comfy/comfy-engine.js';
 import { ComfyHttpClient } from '../../gpu-container/worker/comfy/comfy-http-client.js';
 import { runJob } from '../../gpu-container/worker/run-job.js';
 import { loadWorkflow, type Workflow } from '../../gpu-container/worker/workflow/load-workflow.js';
-import { ComfyDouble } from '../support/comfy-double.js';
+import { ComfyDouble, TINY_PNG } from '../support/comfy-double.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 import { jobDeps, receiveOne, seedRequest, workDir } from './worker-fixtures.js';
 
@@ -77,6 +79,37 @@ describe('runJob with the ComfyUI engine (ComfyUI protocol double)', () => {
       ]);
     },
   );
+
+  it('reads frames from the ComfyUI output folder on this host, then removes its input and output files', async () => {
+    // Prepare: ComfyUI on the same host writes its frames to COMFYUI_DIR/output (the double keeps them
+    // in memory, so the test puts the files where ComfyUI would).
+    const id = 'comfy-local';
+    const comfyDir = join(dir, 'comfyui');
+    const outputDir = join(comfyDir, 'output', COMFY_SUBFOLDER, id);
+    const inputDir = join(comfyDir, 'input', COMFY_SUBFOLDER, id);
+    await mkdir(outputDir, { recursive: true });
+    await mkdir(inputDir, { recursive: true });
+    await writeFile(join(inputDir, 'start.png'), TINY_PNG);
+    for (let i = 1; i <= 33; i++) {
+      await writeFile(join(outputDir, `frame_${String(i).padStart(5, '0')}_.png`), TINY_PNG);
+    }
+    await seedRequest(aws, id);
+    const engine = new ComfyEngine({
+      client: new ComfyHttpClient({ url: comfy.url }),
+      workflow,
+      timeoutMs: 30_000,
+      comfyDir,
+    });
+
+    // Act
+    const outcome = await runJob(await receiveOne(aws), jobDeps(aws, engine, dir), never);
+
+    // Assess
+    expect(outcome.kind).toBe('succeeded');
+    expect(await frameKeys(id)).toHaveLength(33);
+    expect(existsSync(outputDir)).toBe(false);
+    expect(existsSync(inputDir)).toBe(false);
+  });
 
   it('fails the request with GPU_OUT_OF_MEMORY when a sampler runs out of memory', async () => {
     // Prepare

@@ -31,6 +31,7 @@ export interface ComfyEngineOptions {
 class PromptProgress {
   private readonly done = new Set<string>();
   private current: string | undefined;
+  private phase = 'starting';
 
   constructor(
     private readonly nodeCount: number,
@@ -49,7 +50,6 @@ class PromptProgress {
     }
   }
 
-  private phase = 'starting';
   private report(fraction: number, phase: string | undefined): void {
     if (phase !== undefined) this.phase = phase;
     const percent = (100 * (this.done.size + fraction)) / Math.max(1, this.nodeCount);
