@@ -21,11 +21,18 @@ export class FfmpegFailed extends Error {
 
 const STDERR_TAIL_CHARS = 4000;
 
-/** The ffmpeg binary to use: an explicit path wins, otherwise the one @ffmpeg-installer ships. */
+/**
+ * The ffmpeg binary to use: an explicit path wins, then the one @ffmpeg-installer ships, then `ffmpeg`
+ * on PATH (a bundled worker in an image without node_modules, where the system ffmpeg is installed).
+ */
 export function resolveFfmpegPath(configured?: string): string {
   if (configured !== undefined && configured !== '') return configured;
-  const require = createRequire(import.meta.url);
-  return (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+  try {
+    const require = createRequire(import.meta.url);
+    return (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+  } catch {
+    return 'ffmpeg';
+  }
 }
 
 /** Resolves when ffmpeg exits 0; rejects with FfmpegFailed (stderr tail attached) otherwise. */
