@@ -27,8 +27,12 @@ export const WorkerConfigSchema = z.object({
   COMFYUI_URL: optionalString.describe(
     'ComfyUI to render with; without it the worker uses the CPU preview engine.',
   ),
-  COMFYUI_DIR: optionalString.describe(
-    'ComfyUI installation on this host: frames are read from its output folder, and cleaned there.',
+  COMFYUI_DIR: optionalString.describe('ComfyUI installation on this host.'),
+  COMFYUI_INPUT_DIR: optionalString.describe(
+    "ComfyUI's --input-directory on this host (default COMFYUI_DIR/input); request inputs are removed there.",
+  ),
+  COMFYUI_OUTPUT_DIR: optionalString.describe(
+    "ComfyUI's --output-directory on this host (default COMFYUI_DIR/output); frames are read and removed there.",
   ),
   WORKFLOW: z.string().min(1).default('wan22-flf2v-rife').describe('Workflow folder under WORKFLOWS_DIR.'),
   WORKFLOWS_DIR: optionalString.describe('Where workflow folders live; gpu-container/workflows by default.'),

@@ -4,6 +4,7 @@
  * worker with a missing node or model fails at start-up instead of on every request.
  */
 
+import { join } from 'node:path';
 import { ComfyEngine } from './comfy/comfy-engine.js';
 import { ComfyHttpClient } from './comfy/comfy-http-client.js';
 import { waitForReady } from './comfy/comfy-process.js';
@@ -43,6 +44,18 @@ export async function selectEngine(
     client,
     workflow,
     timeoutMs: config.REQUEST_TIMEOUT_SECONDS * 1000,
-    ...(config.COMFYUI_DIR === undefined ? {} : { comfyDir: config.COMFYUI_DIR }),
+    ...localFolders(config),
   });
+}
+
+/** ComfyUI's input and output folders, when it runs on this host. */
+function localFolders(config: WorkerConfig): { folders?: { input: string; output: string } } {
+  const { COMFYUI_DIR: dir, COMFYUI_INPUT_DIR: input, COMFYUI_OUTPUT_DIR: output } = config;
+  if (dir === undefined && (input === undefined || output === undefined)) return {};
+  return {
+    folders: {
+      input: input ?? join(dir ?? '', 'input'),
+      output: output ?? join(dir ?? '', 'output'),
+    },
+  };
 }

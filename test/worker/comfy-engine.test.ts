@@ -81,12 +81,12 @@ describe('runJob with the ComfyUI engine (ComfyUI protocol double)', () => {
   );
 
   it('reads frames from the ComfyUI output folder on this host, then removes its input and output files', async () => {
-    // Prepare: ComfyUI on the same host writes its frames to COMFYUI_DIR/output (the double keeps them
+    // Prepare: ComfyUI on the same host writes its frames to its output folder (the double keeps them
     // in memory, so the test puts the files where ComfyUI would).
     const id = 'comfy-local';
-    const comfyDir = join(dir, 'comfyui');
-    const outputDir = join(comfyDir, 'output', COMFY_SUBFOLDER, id);
-    const inputDir = join(comfyDir, 'input', COMFY_SUBFOLDER, id);
+    const folders = { input: join(dir, 'comfy-input'), output: join(dir, 'comfy-output') };
+    const outputDir = join(folders.output, COMFY_SUBFOLDER, id);
+    const inputDir = join(folders.input, COMFY_SUBFOLDER, id);
     await mkdir(outputDir, { recursive: true });
     await mkdir(inputDir, { recursive: true });
     await writeFile(join(inputDir, 'start.png'), TINY_PNG);
@@ -98,7 +98,7 @@ describe('runJob with the ComfyUI engine (ComfyUI protocol double)', () => {
       client: new ComfyHttpClient({ url: comfy.url }),
       workflow,
       timeoutMs: 30_000,
-      comfyDir,
+      folders,
     });
 
     // Act

@@ -1,7 +1,7 @@
 /**
  * The ComfyUI frame engine: uploads the two images, renders the workflow for the request, runs it and
  * collects the SaveImage frames in order. Frames are read from ComfyUI's output folder when ComfyUI
- * runs on this host (COMFYUI_DIR), or fetched through /view otherwise. Cleanup removes the request's
+ * runs on this host, or fetched through /view otherwise. Cleanup removes the request's
  * input and output files and its history entry, so a long-lived ComfyUI does not fill its disk.
  */
 import { randomUUID } from 'node:crypto';
@@ -21,8 +21,11 @@ const READ_CONCURRENCY = 16;
 export interface ComfyEngineOptions {
   client: ComfyClient;
   workflow: Workflow;
-  /** ComfyUI's directory when it runs on this host; frames are then read from its output folder. */
-  comfyDir?: string;
+  /**
+   * ComfyUI's input and output folders when it runs on this host (its --input-directory and
+   * --output-directory): frames are then read from disk, and the request's files removed there.
+   */
+  folders?: { input: string; output: string };
   /** Passed to the client; the job runner's own request timeout also applies. */
   timeoutMs: number;
 }
@@ -114,14 +117,14 @@ export class ComfyEngine implements FrameEngine {
   async cleanup(job: EngineJob): Promise<void> {
     const promptId = this.promptIds.get(job.requestId);
     this.promptIds.delete(job.requestId);
-    const { comfyDir } = this.options;
+    const { folders } = this.options;
     await Promise.all([
       promptId === undefined ? undefined : this.options.client.deleteHistory([promptId]),
-      comfyDir === undefined
+      folders === undefined
         ? undefined
         : Promise.all([
-            rm(join(comfyDir, 'input', COMFY_SUBFOLDER, job.requestId), { recursive: true, force: true }),
-            rm(join(comfyDir, 'output', COMFY_SUBFOLDER, job.requestId), { recursive: true, force: true }),
+            rm(join(folders.input, COMFY_SUBFOLDER, job.requestId), { recursive: true, force: true }),
+            rm(join(folders.output, COMFY_SUBFOLDER, job.requestId), { recursive: true, force: true }),
           ]),
     ]);
   }
@@ -139,9 +142,9 @@ export class ComfyEngine implements FrameEngine {
 
   /** Local paths of the frames, in the order SaveImage reported them. */
   private async collect(job: EngineJob, refs: ImageRef[]): Promise<string[]> {
-    const { comfyDir, client } = this.options;
-    if (comfyDir !== undefined && refs.every((ref) => ref.type === 'output')) {
-      return refs.map((ref) => join(comfyDir, 'output', ref.subfolder, ref.filename));
+    const { folders, client } = this.options;
+    if (folders !== undefined && refs.every((ref) => ref.type === 'output')) {
+      return refs.map((ref) => join(folders.output, ref.subfolder, ref.filename));
     }
     const dir = join(job.workDir, 'comfy-frames');
     await mkdir(dir, { recursive: true });
