@@ -1,0 +1,117 @@
+/**
+ * The whole pipeline on this machine (design.md §6): the AWS stand-in, the S3 notification stand-in, the
+ * intake event source running the real dispatch handler, workers as child processes in place of Batch,
+ * and the work dead-letter queue running the real dead-letter handler.
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type AwsClients, localAwsClients } from './aws-clients.js';
+import { EventSourcePoller } from './event-source-poller.js';
+import { LOCAL_CREDENTIALS, type LocalAws, type LocalAwsOptions, startLocalAws } from './local-aws.js';
+import { loadLocalFunctions } from './local-functions.js';
+import { LocalWorkerLauncher, type WorkerExit } from './local-worker-launcher.js';
+import { S3NotificationBridge } from './s3-notification-bridge.js';
+
+export interface LocalStackOptions extends LocalAwsOptions {
+  maxWorkers?: number;
+  /** A worker exits after this long without work (scale to zero). */
+  idleTimeoutSeconds?: number;
+  requestTimeoutSeconds?: number;
+  /** Use this ComfyUI; without it workers run the CPU preview engine. */
+  comfyUiUrl?: string;
+  /** Where worker logs and work directories go. */
+  workDir?: string;
+  /** Called for errors in the background loops (bridge, pollers); they keep running. */
+  onError?: (source: string, error: unknown) => void;
+  onWorkerExit?: (exit: WorkerExit) => void;
+}
+
+export interface LocalStack {
+  aws: LocalAws;
+  clients: AwsClients;
+  launcher: LocalWorkerLauncher;
+  /** The environment a deployable needs to run against this stack. */
+  env: Record<string, string>;
+  workDir: string;
+  stop(): Promise<void>;
+}
+
+/** The variables every deployable reads, pointing at the local stack. */
+export function localEnvironment(aws: LocalAws, options: LocalStackOptions): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: aws.endpoint,
+    AWS_REGION: aws.region,
+    AWS_DEFAULT_REGION: aws.region,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    REQUEST_BUCKET: aws.bucket,
+    WORK_QUEUE_URL: aws.workQueueUrl,
+    COMPLETIONS_TOPIC_ARN: aws.topicArn,
+    MODEL_BUCKET: aws.modelBucket,
+    MAX_WORKERS: String(options.maxWorkers ?? 1),
+    IDLE_TIMEOUT_SECONDS: String(options.idleTimeoutSeconds ?? 30),
+    REQUEST_TIMEOUT_SECONDS: String(options.requestTimeoutSeconds ?? 900),
+    // No Batch locally: the launcher below takes its place. These name it in logs only.
+    JOB_QUEUE: `arn:aws:batch:${aws.region}:000000000000:job-queue/heritage-local`,
+    JOB_DEFINITION: `arn:aws:batch:${aws.region}:000000000000:job-definition/heritage-local:1`,
+    POWERTOOLS_METRICS_NAMESPACE: 'Heritage',
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    ...(options.comfyUiUrl === undefined ? {} : { COMFYUI_URL: options.comfyUiUrl }),
+  };
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const aws = await startLocalAws(options);
+  const clients = localAwsClients(aws.endpoint);
+  const env = localEnvironment(aws, options);
+  const workDir = options.workDir ?? join(tmpdir(), `heritage-local-${process.pid}`);
+  const report = (source: string) => (error: unknown) => options.onError?.(source, error);
+  const launcher = new LocalWorkerLauncher({
+    maxWorkers: options.maxWorkers ?? 1,
+    env: { ...env, POWERTOOLS_SERVICE_NAME: 'heritage-worker' },
+    logDir: join(workDir, 'workers'),
+    ...(options.onWorkerExit === undefined ? {} : { onExit: options.onWorkerExit }),
+  });
+  const functions = await loadLocalFunctions(env, launcher);
+  const bridge = new S3NotificationBridge({
+    s3: clients.s3,
+    sqs: clients.sqs,
+    bucket: aws.bucket,
+    region: aws.region,
+    queueUrl: aws.intakeQueueUrl,
+    onError: report('s3-notifications'),
+  });
+  const intake = new EventSourcePoller({
+    sqs: clients.sqs,
+    queueUrl: aws.intakeQueueUrl,
+    region: aws.region,
+    functionName: 'heritage-dispatch',
+    handler: functions.dispatch,
+    onError: report('dispatch'),
+  });
+  const deadLetters = new EventSourcePoller({
+    sqs: clients.sqs,
+    queueUrl: aws.workDlqUrl,
+    region: aws.region,
+    functionName: 'heritage-dead-letter',
+    handler: functions.deadLetter,
+    onError: report('dead-letter'),
+  });
+  bridge.start();
+  intake.start();
+  deadLetters.start();
+  return {
+    aws,
+    clients,
+    launcher,
+    env,
+    workDir,
+    async stop() {
+      await bridge.stop();
+      await Promise.all([intake.stop(), deadLetters.stop()]);
+      await launcher.stopAll();
+      for (const client of Object.values(clients)) client.destroy();
+      await aws.stop();
+    },
+  };
+}
