@@ -12,9 +12,16 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+import type { Context, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
 
-export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined | void>;
+/** A Lambda handler for SQS; with ReportBatchItemFailures it answers `{ batchItemFailures }`. */
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<unknown>;
+
+const BatchResponseSchema = z
+  .object({ batchItemFailures: z.array(z.object({ itemIdentifier: z.unknown() })) })
+  .partial()
+  .nullish();
 
 export interface EventSourcePollerOptions {
   sqs: SQSClient;
@@ -153,17 +160,19 @@ export class EventSourcePoller {
   /** Returns the ids that must stay on the queue: the reported failures, or all when the handler threw. */
   private async invoke(handler: SqsHandler, event: SQSEvent, context: Context): Promise<Set<string>> {
     const all = new Set(event.Records.map((record) => record.messageId));
-    let response: SQSBatchResponse | undefined | void;
+    let response: unknown;
     try {
       response = await handler(event, context);
     } catch (error) {
       this.options.onError?.(error);
       return all;
     }
-    const failures = response?.batchItemFailures ?? [];
-    // Lambda fails the whole batch when a reported identifier is empty or not in the batch.
-    if (failures.some((failure) => !all.has(failure.itemIdentifier))) return all;
-    return new Set(failures.map((failure) => failure.itemIdentifier));
+    const parsed = BatchResponseSchema.safeParse(response);
+    // Lambda fails the whole batch on a malformed response or an identifier that is not in the batch.
+    if (!parsed.success) return all;
+    const ids = (parsed.data?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier);
+    if (ids.some((id) => typeof id !== 'string' || !all.has(id))) return all;
+    return new Set(ids as string[]);
   }
 
   private async deleteRecords(records: SQSRecord[]): Promise<void> {

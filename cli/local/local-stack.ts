@@ -5,6 +5,8 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { S3ObjectStore } from '../../adapters/aws/s3-object-store.js';
+import { ObjectStatusStore } from '../../adapters/status/object-status-store.js';
 import { type AwsClients, localAwsClients } from './aws-clients.js';
 import { EventSourcePoller } from './event-source-poller.js';
 import { LOCAL_CREDENTIALS, type LocalAws, type LocalAwsOptions, startLocalAws } from './local-aws.js';
@@ -29,6 +31,8 @@ export interface LocalStackOptions extends LocalAwsOptions {
 export interface LocalStack {
   aws: LocalAws;
   clients: AwsClients;
+  objects: S3ObjectStore;
+  statuses: ObjectStatusStore;
   launcher: LocalWorkerLauncher;
   /** The environment a deployable needs to run against this stack. */
   env: Record<string, string>;
@@ -100,9 +104,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   bridge.start();
   intake.start();
   deadLetters.start();
+  const objects = new S3ObjectStore(clients.s3, aws.bucket);
   return {
     aws,
     clients,
+    objects,
+    statuses: new ObjectStatusStore(objects),
     launcher,
     env,
     workDir,

@@ -1,0 +1,236 @@
+/**
+ * heritage demo (npm run demo): the whole pipeline on this machine. It starts the local stack, draws two
+ * frames, submits them through the S3 API, waits for the completion event through an SNS→SQS
+ * subscription, and downloads frames, video.mp4 and result.json into <out>/<id>/.
+ */
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CompletionEvent } from '../../contracts/event.js';
+import { COMMON_OPTIONS, integerFlag, parseCommand, secondsFlag } from '../args.js';
+import { demoImages } from '../demo/demo-images.js';
+import { RequestFailedError, UsageError } from '../exit-codes.js';
+import { waitForCompletionEvent } from '../local/completion-listener.js';
+import { type LocalStack, startLocalStack } from '../local/local-stack.js';
+import type { WorkerExit } from '../local/local-worker-launcher.js';
+import { createOutput, formatBytes, formatSeconds, type Output } from '../output.js';
+import { createProgress, type Stage } from '../progress.js';
+import { type DownloadedOutputs, downloadOutputs } from '../requests/download-outputs.js';
+import { newRequestId, prepareSubmission } from '../requests/prepare-submission.js';
+import { uploadSubmission } from '../requests/upload-submission.js';
+
+export const DEMO_USAGE = `heritage demo [--out DIR] [--timeout SECONDS] [--max-workers N] [--json]
+  runs the whole pipeline locally and writes DIR/<id>/{frames/,video.mp4,result.json} (default ./out)
+  the engine is ComfyUI when COMFYUI_URL is set, otherwise the CPU preview engine`;
+
+/** The demo request: 480p, 65 generated frames, RIFE x2, so 129 frames at 32 fps, and an MP4. */
+export const DEMO_MANIFEST = {
+  positive_prompt: 'the sun rises over the bay while a boat sails east and a red ball rolls across the grass',
+  resolution: 480,
+  frame_length: 65,
+  interpolation: 2,
+  steps: 8,
+  seed: 42,
+  video: true,
+  client_reference: 'heritage-demo',
+} as const;
+
+const PREVIEW_NOTICE =
+  'The preview engine is motion-compensated interpolation (ffmpeg minterpolate) on the CPU: it is NOT AI output. ' +
+  'Set COMFYUI_URL to a ComfyUI with the Wan2.2 models to run the real workflow.';
+
+async function tail(file: string, lines = 15): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+function describeWorkerCrash(exit: WorkerExit, log: string): string {
+  return `worker ${exit.workerId} exited with ${exit.signal ?? `code ${exit.code}`}; log ${exit.logFile}:\n${log}`;
+}
+
+export async function demo(args: string[]): Promise<void> {
+  const options = {
+    ...COMMON_OPTIONS,
+    out: { type: 'string' },
+    timeout: { type: 'string' },
+    'max-workers': { type: 'string' },
+  } as const;
+  const { values } = parseCommand('demo', args, options, { min: 0, max: 0, names: 'no arguments' });
+  const out = createOutput(values.json === true);
+  if (values.help === true) return out.line(DEMO_USAGE);
+  const timeoutMs = secondsFlag('timeout', values.timeout, 600) * 1000;
+  const maxWorkers = integerFlag('max-workers', values['max-workers']) ?? 1;
+  if (maxWorkers < 1) throw new UsageError('--max-workers must be at least 1');
+  const outRoot = values.out ?? 'out';
+  const comfyUiUrl = process.env.COMFYUI_URL;
+
+  const id = `demo-${newRequestId()}`;
+  const workDir = join(tmpdir(), `heritage-${id}`);
+  const crashes: WorkerExit[] = [];
+  const backgroundErrors: string[] = [];
+  out.line(
+    `heritage demo: starting the local stack (engine: ${comfyUiUrl === undefined ? 'preview' : `ComfyUI at ${comfyUiUrl}`})`,
+  );
+  const stack = await startLocalStack({
+    maxWorkers,
+    idleTimeoutSeconds: 5,
+    workDir,
+    ...(comfyUiUrl === undefined ? {} : { comfyUiUrl }),
+    onWorkerExit: (exit) => {
+      if (exit.code !== 0) crashes.push(exit);
+    },
+    onError: (source, error) => backgroundErrors.push(`${source}: ${(error as Error).message}`),
+  });
+  let succeeded = false;
+  try {
+    await runDemo(stack, { id, outRoot, timeoutMs, out, crashes, backgroundErrors });
+    succeeded = true;
+  } finally {
+    await stack.stop();
+    if (succeeded) await rm(workDir, { recursive: true, force: true });
+    else out.line(`heritage demo: worker logs kept in ${join(workDir, 'workers')}`);
+  }
+}
+
+interface DemoRun {
+  id: string;
+  outRoot: string;
+  timeoutMs: number;
+  out: Output;
+  crashes: WorkerExit[];
+  backgroundErrors: string[];
+}
+
+async function runDemo(stack: LocalStack, run: DemoRun): Promise<void> {
+  const { out } = run;
+  const eventsQueue = stack.aws.subscribeQueue('heritage-demo-events');
+  const images = await demoImages();
+  const submission = prepareSubmission({
+    id: run.id,
+    start: images.start,
+    end: images.end,
+    fields: DEMO_MANIFEST,
+  });
+  const dir = join(run.outRoot, run.id);
+  const progress = createProgress({
+    interactive: !out.json && process.stdout.isTTY === true,
+    write: out.line,
+  });
+  const timings: Record<string, number> = {};
+  const started = Date.now();
+  try {
+    const upload = progress.stage('upload', submission.objects.length, 'objects');
+    let uploaded = 0;
+    await uploadSubmission(stack.objects, submission, (sent) => {
+      if (sent > 0) uploaded += 1;
+      upload.update(uploaded);
+    });
+    upload.done();
+    timings.upload = Date.now() - started;
+
+    const queue = progress.stage('queue', 1, 'request');
+    const inference = progress.stage('inference', 100, '%');
+    const waitStarted = Date.now();
+    let runningSince: number | undefined;
+    const event = await waitForCompletionEvent(stack.clients.sqs, eventsQueue, run.id, {
+      timeoutMs: run.timeoutMs,
+      onTick: async () => {
+        const crash = run.crashes[0];
+        if (crash !== undefined)
+          throw new RequestFailedError(describeWorkerCrash(crash, await tail(crash.logFile)));
+        const status = (await stack.statuses.read(run.id))?.status;
+        if (status === undefined) return queue.update(0, 'waiting for dispatch');
+        if (status.state === 'queued') return queue.update(0, 'queued');
+        queue.done();
+        runningSince ??= Date.now();
+        inference.update(Math.round(status.progress?.percent ?? 0), status.progress?.phase ?? status.state);
+      },
+    }).catch((error: unknown) => {
+      const problems = run.backgroundErrors.slice(0, 3).join('\n  ');
+      if (error instanceof RequestFailedError && problems !== '') {
+        throw new RequestFailedError(`${error.message}\n  local stack errors:\n  ${problems}`, error.info);
+      }
+      throw error;
+    });
+    queue.done();
+    timings.queue = (runningSince ?? Date.now()) - waitStarted;
+    timings.inference = Date.now() - (runningSince ?? waitStarted);
+    if (event.status !== 'succeeded') {
+      inference.done(event.status);
+      throw new RequestFailedError(
+        `demo request ${event.status}: ${event.error === null ? 'no reason given' : `${event.error.code}: ${event.error.message}`}`,
+        event.error ?? undefined,
+      );
+    }
+    inference.done('succeeded');
+
+    const downloadStarted = Date.now();
+    let download: Stage | undefined;
+    const outputs = await downloadOutputs(stack.objects, run.id, dir, (files, total) => {
+      download ??= progress.stage('download', total, 'files');
+      download.update(files);
+    });
+    download?.done(formatBytes(outputs.bytes));
+    timings.download = Date.now() - downloadStarted;
+    timings.total = Date.now() - started;
+    progress.stop();
+    await writeFile(join(dir, 'start.png'), images.start);
+    await writeFile(join(dir, 'end.png'), images.end);
+    printSummary(out, event, outputs, dir, timings);
+  } finally {
+    progress.stop();
+  }
+}
+
+function printSummary(
+  out: Output,
+  event: CompletionEvent,
+  outputs: DownloadedOutputs,
+  dir: string,
+  timings: Record<string, number>,
+): void {
+  const { frames } = outputs.result;
+  const pipeline = event.timings_ms;
+  const lines = [
+    '',
+    `heritage demo: request ${event.request_id} succeeded (engine: ${outputs.result.engine})`,
+    `  frames   ${frames.count} PNG frames, ${frames.width}x${frames.height}, ${frames.fps} fps  ${outputs.framesDir}/`,
+    `  video    ${outputs.videoFile ?? '(none)'}`,
+    `  result   ${outputs.resultFile}`,
+    `  inputs   ${join(dir, 'start.png')}, ${join(dir, 'end.png')}`,
+    `  timings  upload ${formatSeconds(timings.upload ?? 0)}, queue ${formatSeconds(timings.queue ?? 0)}, ` +
+      `inference ${formatSeconds(timings.inference ?? 0)}, download ${formatSeconds(timings.download ?? 0)}, ` +
+      `total ${formatSeconds(timings.total ?? 0)}`,
+    ...(pipeline === null
+      ? []
+      : [
+          `  worker   provision ${formatSeconds(pipeline.provision)}, inference ${formatSeconds(pipeline.inference)}, ` +
+            `upload ${formatSeconds(pipeline.upload)} (from the completion event)`,
+        ]),
+  ];
+  if (outputs.result.engine === 'preview') lines.push('', `  NOTE: ${PREVIEW_NOTICE}`);
+  out.result(
+    {
+      request_id: event.request_id,
+      status: event.status,
+      engine: outputs.result.engine,
+      out: dir,
+      frames: {
+        dir: outputs.framesDir,
+        count: frames.count,
+        width: frames.width,
+        height: frames.height,
+        fps: frames.fps,
+      },
+      video: outputs.videoFile ?? null,
+      result: outputs.resultFile,
+      timings_ms: timings,
+      pipeline_timings_ms: pipeline,
+      notice: outputs.result.engine === 'preview' ? PREVIEW_NOTICE : null,
+    },
+    lines,
+  );
+}

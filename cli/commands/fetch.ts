@@ -1,0 +1,58 @@
+/** heritage fetch <id> --out DIR: downloads frames, video.mp4 and result.json of a finished request. */
+import { join } from 'node:path';
+import { assertRequestId } from '../../contracts/keys.js';
+import { COMMON_OPTIONS, parseCommand, TARGET_OPTIONS } from '../args.js';
+import { createOutput, formatBytes } from '../output.js';
+import { createProgress, type Stage } from '../progress.js';
+import { downloadOutputs } from '../requests/download-outputs.js';
+import { resolveTarget } from '../target.js';
+
+export const FETCH_USAGE = 'heritage fetch <id> [--out DIR]   downloads to DIR/<id>/ (default ./out/<id>/)';
+
+export async function fetch(args: string[]): Promise<void> {
+  const options = { ...COMMON_OPTIONS, ...TARGET_OPTIONS, out: { type: 'string' } } as const;
+  const { values, positionals } = parseCommand('fetch', args, options, { min: 1, max: 1, names: '<id>' });
+  const out = createOutput(values.json === true);
+  if (values.help === true) return out.line(FETCH_USAGE);
+  const id = assertRequestId(positionals[0] ?? '');
+  const dir = join(values.out ?? 'out', id);
+  const target = await resolveTarget(values);
+  const progress = createProgress({
+    interactive: !out.json && process.stdout.isTTY === true,
+    write: out.line,
+  });
+  try {
+    let download: Stage | undefined;
+    const outputs = await downloadOutputs(target.objects, id, dir, (files, total) => {
+      download ??= progress.stage('download', total, 'files');
+      download.update(files);
+    });
+    download?.done(formatBytes(outputs.bytes));
+    progress.stop();
+    const { frames } = outputs.result;
+    out.result(
+      {
+        request_id: id,
+        out: dir,
+        frames: {
+          dir: outputs.framesDir,
+          count: frames.count,
+          width: frames.width,
+          height: frames.height,
+          fps: frames.fps,
+        },
+        video: outputs.videoFile ?? null,
+        result: outputs.resultFile,
+        engine: outputs.result.engine,
+      },
+      [
+        `${frames.count} frames (${frames.width}x${frames.height}, ${frames.fps} fps) in ${outputs.framesDir}`,
+        ...(outputs.videoFile === undefined ? [] : [`video: ${outputs.videoFile}`]),
+        `result: ${outputs.resultFile}`,
+      ],
+    );
+  } finally {
+    progress.stop();
+    target.close();
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * heritage local up: keeps the local stack running and prints its endpoint, so any S3 client (the AWS CLI,
+ * boto3, the SDKs) can drive the pipeline the way it drives the cloud stack.
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { COMMON_OPTIONS, integerFlag, parseCommand } from '../args.js';
+import { UsageError } from '../exit-codes.js';
+import { LOCAL_CREDENTIALS } from '../local/local-aws.js';
+import { startLocalStack } from '../local/local-stack.js';
+import { createOutput } from '../output.js';
+
+export const LOCAL_UP_USAGE = `heritage local up [--port N] [--max-workers N] [--idle-timeout SECONDS] [--json]
+  runs the local stack until Ctrl-C; --port 0 picks a free port (default 4566)`;
+
+export const DEFAULT_LOCAL_PORT = 4566;
+
+export async function localUp(args: string[]): Promise<void> {
+  const options = {
+    ...COMMON_OPTIONS,
+    port: { type: 'string' },
+    'max-workers': { type: 'string' },
+    'idle-timeout': { type: 'string' },
+  } as const;
+  const { values } = parseCommand('local up', args, options, { min: 0, max: 0, names: 'no arguments' });
+  const out = createOutput(values.json === true);
+  if (values.help === true) return out.line(LOCAL_UP_USAGE);
+  const port = integerFlag('port', values.port) ?? DEFAULT_LOCAL_PORT;
+  if (port < 0 || port > 65_535) throw new UsageError('--port must be between 0 and 65535');
+  const maxWorkers = integerFlag('max-workers', values['max-workers']) ?? 2;
+  if (maxWorkers < 1) throw new UsageError('--max-workers must be at least 1');
+  const idleTimeoutSeconds = integerFlag('idle-timeout', values['idle-timeout']) ?? 30;
+  const comfyUiUrl = process.env.COMFYUI_URL;
+  const workDir = join(tmpdir(), `heritage-local-up-${process.pid}`);
+
+  const stack = await startLocalStack({
+    port,
+    maxWorkers,
+    idleTimeoutSeconds,
+    workDir,
+    ...(comfyUiUrl === undefined ? {} : { comfyUiUrl }),
+    onError: (source, error) => process.stderr.write(`local stack: ${source}: ${(error as Error).message}\n`),
+    onWorkerExit: (exit) => {
+      if (exit.code !== 0) {
+        process.stderr.write(
+          `local stack: worker ${exit.workerId} exited with ${exit.signal ?? exit.code}; log ${exit.logFile}\n`,
+        );
+      }
+    },
+  });
+  const { aws } = stack;
+  const env = {
+    AWS_ENDPOINT_URL: aws.endpoint,
+    AWS_REGION: aws.region,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+  };
+  out.result(
+    {
+      endpoint: aws.endpoint,
+      region: aws.region,
+      bucket: aws.bucket,
+      topic_arn: aws.topicArn,
+      intake_queue_url: aws.intakeQueueUrl,
+      work_queue_url: aws.workQueueUrl,
+      engine: comfyUiUrl === undefined ? 'preview' : 'comfyui',
+      worker_logs: join(workDir, 'workers'),
+      env,
+    },
+    [
+      `Heritage local stack listening on ${aws.endpoint}`,
+      `  bucket ${aws.bucket}   topic ${aws.topicArn}`,
+      `  engine ${comfyUiUrl === undefined ? 'preview (CPU, not AI output)' : `ComfyUI at ${comfyUiUrl}`}   worker logs ${join(workDir, 'workers')}`,
+      '',
+      'Point any S3 client at it:',
+      `  export ${Object.entries(env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+      `  aws s3 cp start.png s3://${aws.bucket}/inbox/my-first/start.png`,
+      `  aws s3 cp end.png s3://${aws.bucket}/inbox/my-first/end.png`,
+      `  aws s3 cp manifest.json s3://${aws.bucket}/inbox/my-first/manifest.json`,
+      '  heritage wait my-first --out out',
+      '',
+      'Ctrl-C stops it.',
+    ],
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  out.line('stopping the local stack');
+  await stack.stop();
+}

@@ -1,0 +1,40 @@
+/**
+ * Waits for a request's completion event the way a client of the cloud stack would: through an SQS
+ * queue subscribed to the completions topic.
+ */
+import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { z } from 'zod';
+import { type CompletionEvent, CompletionEventSchema } from '../../contracts/event.js';
+import { RequestFailedError } from '../exit-codes.js';
+
+/** SNS delivers to SQS inside a notification envelope unless raw delivery is on. */
+const SnsEnvelopeSchema = z.object({ Type: z.literal('Notification'), Message: z.string() });
+
+function readEvent(body: string): CompletionEvent {
+  const value: unknown = JSON.parse(body);
+  const envelope = SnsEnvelopeSchema.safeParse(value);
+  return CompletionEventSchema.parse(envelope.success ? JSON.parse(envelope.data.Message) : value);
+}
+
+export async function waitForCompletionEvent(
+  sqs: SQSClient,
+  queueUrl: string,
+  requestId: string,
+  options: { timeoutMs: number; onTick?: () => Promise<void> },
+): Promise<CompletionEvent> {
+  const deadline = Date.now() + options.timeoutMs;
+  while (Date.now() < deadline) {
+    const out = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    for (const message of out.Messages ?? []) {
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
+      const event = readEvent(message.Body ?? '');
+      if (event.request_id === requestId) return event;
+    }
+    await options.onTick?.();
+  }
+  throw new RequestFailedError(
+    `no completion event for ${requestId} within ${Math.round(options.timeoutMs / 1000)} s`,
+  );
+}

@@ -1,0 +1,120 @@
+/**
+ * Which Heritage deployment a command talks to. With an endpoint (--endpoint, HERITAGE_ENDPOINT or
+ * AWS_ENDPOINT_URL) it is a local stack such as `heritage local up`. Otherwise it is the cloud stack: the
+ * bucket and topic come from --bucket/--topic-arn, then REQUEST_BUCKET/COMPLETIONS_TOPIC_ARN, then the
+ * CloudFormation outputs of --stack (default "Heritage"); credentials come from the default provider chain.
+ */
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { z } from 'zod';
+import { S3ObjectStore } from '../adapters/aws/s3-object-store.js';
+import { ObjectStatusStore } from '../adapters/status/object-status-store.js';
+import type { TargetFlags } from './args.js';
+import { localAwsClients } from './local/aws-clients.js';
+import { LOCAL_NAMES, LOCAL_REGION } from './local/local-aws.js';
+
+export const DEFAULT_STACK_NAME = 'Heritage';
+
+/** The outputs of the Heritage stack the CLI reads (infra/stack.ts writes them). */
+const StackOutputsSchema = z.object({
+  RequestBucketName: z.string().describe('Bucket for inbox/, requests/ and outputs/.'),
+  CompletionsTopicArn: z.string().describe('SNS topic with one terminal event per request.'),
+});
+
+export interface Target {
+  mode: 'local' | 'cloud';
+  bucket: string;
+  topicArn: string | undefined;
+  endpoint: string | undefined;
+  s3: S3Client;
+  sqs: SQSClient;
+  sns: SNSClient;
+  objects: S3ObjectStore;
+  statuses: ObjectStatusStore;
+  close(): void;
+}
+
+/** A stack, or its outputs, could not be found or read. */
+export class StackLookupError extends Error {
+  override readonly name = 'StackLookupError';
+}
+
+async function readStackOutputs(stackName: string, region: string | undefined) {
+  const cloudFormation = new CloudFormationClient(region === undefined ? {} : { region });
+  try {
+    const out = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
+    const outputs = Object.fromEntries(
+      (out.Stacks?.[0]?.Outputs ?? []).map((output) => [output.OutputKey ?? '', output.OutputValue ?? '']),
+    );
+    const parsed = StackOutputsSchema.safeParse(outputs);
+    if (!parsed.success) {
+      throw new StackLookupError(
+        `stack ${stackName} lacks the outputs RequestBucketName and CompletionsTopicArn; is it a Heritage stack?`,
+      );
+    }
+    return parsed.data;
+  } catch (error) {
+    if (error instanceof StackLookupError) throw error;
+    throw new StackLookupError(
+      `could not read the outputs of stack ${stackName}: ${(error as Error).message}. ` +
+        'Pass --stack NAME, or --bucket (and --topic-arn), or set REQUEST_BUCKET.',
+      { cause: error },
+    );
+  } finally {
+    cloudFormation.destroy();
+  }
+}
+
+export async function resolveTarget(
+  flags: TargetFlags,
+  env: Record<string, string | undefined> = process.env,
+): Promise<Target> {
+  const endpoint = flags.endpoint ?? env.HERITAGE_ENDPOINT ?? env.AWS_ENDPOINT_URL;
+  if (endpoint !== undefined && endpoint !== '') {
+    const region = flags.region ?? env.AWS_REGION ?? LOCAL_REGION;
+    const clients = localAwsClients(endpoint, region);
+    const bucket = flags.bucket ?? env.REQUEST_BUCKET ?? LOCAL_NAMES.bucket;
+    const objects = new S3ObjectStore(clients.s3, bucket);
+    return {
+      mode: 'local',
+      bucket,
+      topicArn: flags['topic-arn'] ?? env.COMPLETIONS_TOPIC_ARN,
+      endpoint,
+      ...clients,
+      objects,
+      statuses: new ObjectStatusStore(objects),
+      close: () => {
+        for (const client of Object.values(clients)) client.destroy();
+      },
+    };
+  }
+  const region = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  let bucket = flags.bucket ?? env.REQUEST_BUCKET;
+  let topicArn = flags['topic-arn'] ?? env.COMPLETIONS_TOPIC_ARN;
+  if (bucket === undefined) {
+    const outputs = await readStackOutputs(flags.stack ?? env.HERITAGE_STACK ?? DEFAULT_STACK_NAME, region);
+    bucket = outputs.RequestBucketName;
+    topicArn ??= outputs.CompletionsTopicArn;
+  }
+  const common = region === undefined ? {} : { region };
+  const s3 = new S3Client(common);
+  const sqs = new SQSClient(common);
+  const sns = new SNSClient(common);
+  const objects = new S3ObjectStore(s3, bucket);
+  return {
+    mode: 'cloud',
+    bucket,
+    topicArn,
+    endpoint: undefined,
+    s3,
+    sqs,
+    sns,
+    objects,
+    statuses: new ObjectStatusStore(objects),
+    close: () => {
+      for (const client of [s3, sqs, sns]) client.destroy();
+    },
+  };
+}
