@@ -74,7 +74,7 @@ export async function resolveTarget(
   const endpoint = flags.endpoint ?? env.HERITAGE_ENDPOINT ?? env.AWS_ENDPOINT_URL;
   if (endpoint !== undefined && endpoint !== '') {
     const region = flags.region ?? env.AWS_REGION ?? LOCAL_REGION;
-    const clients = localAwsClients(endpoint, region);
+    const clients = localAwsClients(endpoint, { region });
     const bucket = flags.bucket ?? env.REQUEST_BUCKET ?? LOCAL_NAMES.bucket;
     const objects = new S3ObjectStore(clients.s3, bucket);
     return {
