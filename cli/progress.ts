@@ -31,7 +31,8 @@ function plainProgress(write: (line: string) => void): Progress {
       return {
         update(value, note) {
           const step = total === 0 ? PLAIN_STEPS : Math.floor((value / total) * PLAIN_STEPS);
-          if (step > printedStep || note !== lastNote) {
+          // The last step is left to done(), which prints it once with its note.
+          if (value < total && (step > printedStep || note !== lastNote)) {
             printedStep = step;
             lastNote = note;
             print(value, note);

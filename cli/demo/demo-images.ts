@@ -13,17 +13,18 @@ interface Scene {
   sky: [string, string];
 }
 
+// Moves stay within a few dozen pixels: enough to see, and within reach of the preview engine's motion search.
 const START: Scene = {
-  sun: { x: 430, y: 300 },
-  ball: { x: 120, y: 420 },
-  boat: { x: 80 },
-  sky: ['#1d2b53', '#ff9966'],
+  sun: { x: 600, y: 170 },
+  ball: { x: 300, y: 420 },
+  boat: { x: 200 },
+  sky: ['#f4a261', '#ffd6a5'],
 };
 const END: Scene = {
-  sun: { x: 660, y: 110 },
-  ball: { x: 700, y: 420 },
-  boat: { x: 560 },
-  sky: ['#3a7bd5', '#bfe9ff'],
+  sun: { x: 640, y: 130 },
+  ball: { x: 360, y: 420 },
+  boat: { x: 250 },
+  sky: ['#f4a261', '#ffd6a5'],
 };
 
 function svg(scene: Scene): string {

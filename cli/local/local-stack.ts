@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store.js';
 import { ObjectStatusStore } from '../../adapters/status/object-status-store.js';
+import { ConfigInvalidError } from '../../contracts/errors.js';
 import { type AwsClients, localAwsClients } from './aws-clients.js';
 import { EventSourcePoller } from './event-source-poller.js';
 import { LOCAL_CREDENTIALS, type LocalAws, type LocalAwsOptions, startLocalAws } from './local-aws.js';
@@ -64,7 +65,19 @@ export function localEnvironment(aws: LocalAws, options: LocalStackOptions): Rec
   };
 }
 
+/** The emulator needs node:sqlite (Node 22.5+); `npm ci` installs that Node into node_modules/.bin. */
+function assertNodeVersion(): void {
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  if (major < 22 || (major === 22 && minor < 5)) {
+    throw new ConfigInvalidError(
+      `the local stack needs Node 22.5 or later, this is ${process.versions.node}: ` +
+        'run it through npm (npm run demo, npx heritage ...), which uses the Node that npm ci installed',
+    );
+  }
+}
+
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  assertNodeVersion();
   const aws = await startLocalAws(options);
   const clients = localAwsClients(aws.endpoint);
   const env = localEnvironment(aws, options);

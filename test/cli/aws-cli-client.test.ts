@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CompletionEvent, CompletionEventSchema } from '../../contracts/event.js';
-import { CLI_BIN, REPO_ROOT } from '../support/cli.js';
+import { CLI_BIN, NODE, REPO_ROOT } from '../support/cli.js';
 import { makeImage } from '../support/images.js';
 
 const awsInstalled = spawnSync('aws', ['--version'], { encoding: 'utf8' }).status === 0;
@@ -31,14 +31,10 @@ describe.runIf(awsInstalled || inCi)('the AWS CLI as a client of `heritage local
   let stderr = '';
 
   beforeAll(async () => {
-    child = spawn(
-      process.execPath,
-      [CLI_BIN, 'local', 'up', '--port', '0', '--idle-timeout', '2', '--json'],
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, COMFYUI_URL: '', AWS_ENDPOINT_URL: '' },
-      },
-    );
+    child = spawn(NODE, [CLI_BIN, 'local', 'up', '--port', '0', '--idle-timeout', '2', '--json'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, COMFYUI_URL: '', AWS_ENDPOINT_URL: '' },
+    });
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
@@ -46,11 +42,14 @@ describe.runIf(awsInstalled || inCi)('the AWS CLI as a client of `heritage local
       let stdout = '';
       child.stdout.on('data', (chunk: Buffer) => {
         stdout += chunk.toString();
+        let document: (LocalUp & { ok?: false; error?: { message: string } }) | undefined;
         try {
-          resolve(JSON.parse(stdout) as LocalUp);
+          document = JSON.parse(stdout);
         } catch {
-          // The JSON document is not complete yet.
+          return; // The JSON document is not complete yet.
         }
+        if (document?.ok === false) reject(new Error(`local up failed: ${document.error?.message}`));
+        else if (document !== undefined) resolve(document);
       });
       child.once('exit', (code) => reject(new Error(`local up exited with ${code}: ${stderr}`)));
     });

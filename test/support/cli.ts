@@ -1,9 +1,13 @@
 /** Runs the real `heritage` entry point (cli/bin.mjs) as a child process, as a user would. */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI_BIN = fileURLToPath(new URL('../../cli/bin.mjs', import.meta.url));
+const PINNED_NODE = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
+/** The Node that `npm ci` installs (22), whichever Node runs the tests. */
+export const NODE = existsSync(PINNED_NODE) ? PINNED_NODE : process.execPath;
 
 export interface CliRun {
   code: number | null;
@@ -16,7 +20,7 @@ export function runCli(
   options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_BIN, ...args], {
+    const child = spawn(NODE, [CLI_BIN, ...args], {
       cwd: options.cwd ?? REPO_ROOT,
       env: { ...process.env, AWS_ENDPOINT_URL: '', HERITAGE_ENDPOINT: '', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
