@@ -60,6 +60,7 @@ function barProgress(): Progress {
     },
     cliProgress.Presets.shades_classic,
   );
+  let stopped = false;
   return {
     stage(name, total, unit) {
       const bar = bars.create(Math.max(total, 1), 0, { stage: name.padEnd(9), unit, note: '' });
@@ -74,6 +75,9 @@ function barProgress(): Progress {
       };
     },
     stop() {
+      // Stopping twice would redraw the bars over whatever was printed after the first stop.
+      if (stopped) return;
+      stopped = true;
       bars.stop();
     },
   };
