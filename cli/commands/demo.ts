@@ -47,8 +47,14 @@ async function tail(file: string, lines = 15): Promise<string> {
   }
 }
 
-function describeWorkerCrash(exit: WorkerExit, log: string): string {
-  return `worker ${exit.workerId} exited with ${exit.signal ?? `code ${exit.code}`}; log ${exit.logFile}:\n${log}`;
+/** A local worker died: the local stack's fault, not the request's (exit code 4). */
+class WorkerCrashError extends Error {
+  override readonly name = 'WorkerCrashError';
+  constructor(exit: WorkerExit, log: string) {
+    super(
+      `worker ${exit.workerId} exited with ${exit.signal ?? `code ${exit.code}`}; log ${exit.logFile}:\n${log}`,
+    );
+  }
 }
 
 export async function demo(args: string[]): Promise<void> {

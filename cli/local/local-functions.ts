@@ -1,22 +1,27 @@
 /**
- * Loads the real Lambda handlers into this process, configured as Lambda configures them: through the
- * environment. Only the worker launcher differs from the cloud: local child processes, not Batch jobs.
+ * The Lambda functions the local stack runs in this process. Interim wiring until dispatch, dead-letter
+ * and reconcile land in main: their handlers as exported, configured through the environment. Once they
+ * land, dispatch and reconcile are wired with the local launcher in place of Batch.
  */
 import type { WorkerLauncher } from '../../contracts/ports.js';
+import { handler as deadLetterHandler } from '../../functions/dead-letter/handler.js';
+import { handler as dispatchHandler } from '../../functions/dispatch/handler.js';
 import type { SqsHandler } from './event-source-poller.js';
 
 export interface LocalFunctions {
   dispatch: SqsHandler;
   deadLetter: SqsHandler;
+  /** One run of the scheduled reconcile (scaling self-heal, silent requests). */
+  reconcile(): Promise<void>;
 }
 
-export async function loadLocalFunctions(
-  env: Record<string, string>,
+export function createLocalFunctions(
+  _env: Record<string, string>,
   _launcher: WorkerLauncher,
-): Promise<LocalFunctions> {
-  // The handlers read their configuration from the environment once, as in Lambda.
-  Object.assign(process.env, env);
-  const dispatch = await import('../../functions/dispatch/handler.js');
-  const deadLetter = await import('../../functions/dead-letter/handler.js');
-  return { dispatch: dispatch.handler, deadLetter: deadLetter.handler };
+): LocalFunctions {
+  return {
+    dispatch: dispatchHandler,
+    deadLetter: deadLetterHandler,
+    reconcile: async () => {},
+  };
 }

@@ -11,7 +11,7 @@ import { ConfigInvalidError } from '../../contracts/errors.js';
 import { type AwsClients, localAwsClients } from './aws-clients.js';
 import { EventSourcePoller } from './event-source-poller.js';
 import { LOCAL_CREDENTIALS, type LocalAws, type LocalAwsOptions, startLocalAws } from './local-aws.js';
-import { loadLocalFunctions } from './local-functions.js';
+import { createLocalFunctions } from './local-functions.js';
 import { LocalWorkerLauncher, type WorkerExit } from './local-worker-launcher.js';
 import { S3NotificationBridge } from './s3-notification-bridge.js';
 
@@ -24,6 +24,8 @@ export interface LocalStackOptions extends LocalAwsOptions {
   comfyUiUrl?: string;
   /** Where worker logs and work directories go. */
   workDir?: string;
+  /** How often the scheduled reconcile runs (every minute in the cloud). */
+  reconcileIntervalSeconds?: number;
   /** Called for errors in the background loops (bridge, pollers); they keep running. */
   onError?: (source: string, error: unknown) => void;
   onWorkerExit?: (exit: WorkerExit) => void;
@@ -60,6 +62,7 @@ export function localEnvironment(aws: LocalAws, options: LocalStackOptions): Rec
     JOB_QUEUE: `arn:aws:batch:${aws.region}:000000000000:job-queue/heritage-local`,
     JOB_DEFINITION: `arn:aws:batch:${aws.region}:000000000000:job-definition/heritage-local:1`,
     POWERTOOLS_METRICS_NAMESPACE: 'Heritage',
+    POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     ...(options.comfyUiUrl === undefined ? {} : { COMFYUI_URL: options.comfyUiUrl }),
   };
@@ -89,7 +92,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     logDir: join(workDir, 'workers'),
     ...(options.onWorkerExit === undefined ? {} : { onExit: options.onWorkerExit }),
   });
-  const functions = await loadLocalFunctions(env, launcher);
+  // The functions run in this process and build their SDK clients from the environment, as in Lambda.
+  // No CloudWatch locally: metrics off, and logs through console (warnings and errors on stderr), so
+  // they never write into the CLI's stdout.
+  Object.assign(process.env, {
+    AWS_REGION: env.AWS_REGION,
+    AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_DEV: 'true',
+    POWERTOOLS_LOG_LEVEL: env.POWERTOOLS_LOG_LEVEL,
+  });
+  const functions = createLocalFunctions(env, launcher);
   const bridge = new S3NotificationBridge({
     s3: clients.s3,
     sqs: clients.sqs,
@@ -117,6 +131,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   bridge.start();
   intake.start();
   deadLetters.start();
+  const reconcileTimer = setInterval(
+    () => {
+      functions.reconcile().catch(report('reconcile'));
+    },
+    (options.reconcileIntervalSeconds ?? 30) * 1000,
+  );
   const objects = new S3ObjectStore(clients.s3, aws.bucket);
   return {
     aws,
@@ -127,6 +147,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     env,
     workDir,
     async stop() {
+      clearInterval(reconcileTimer);
       await bridge.stop();
       await Promise.all([intake.stop(), deadLetters.stop()]);
       await launcher.stopAll();
