@@ -145,8 +145,7 @@ async function runDemo(stack: LocalStack, run: DemoRun): Promise<void> {
       timeoutMs: run.timeoutMs,
       onTick: async () => {
         const crash = run.crashes[0];
-        if (crash !== undefined)
-          throw new RequestFailedError(describeWorkerCrash(crash, await tail(crash.logFile)));
+        if (crash !== undefined) throw new WorkerCrashError(crash, await tail(crash.logFile));
         const status = (await stack.statuses.read(run.id))?.status;
         if (status === undefined) return queue.update(0, 'waiting for dispatch');
         if (status.state === 'queued') return queue.update(0, 'queued');
