@@ -88,7 +88,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const report = (source: string) => (error: unknown) => options.onError?.(source, error);
   const launcher = new LocalWorkerLauncher({
     maxWorkers: options.maxWorkers ?? 1,
-    env: { ...env, POWERTOOLS_SERVICE_NAME: 'heritage-worker' },
+    // One JSON line per log record in the worker logs, whatever this process uses.
+    env: { ...env, POWERTOOLS_SERVICE_NAME: 'heritage-worker', POWERTOOLS_DEV: 'false' },
     logDir: join(workDir, 'workers'),
     ...(options.onWorkerExit === undefined ? {} : { onExit: options.onWorkerExit }),
   });
