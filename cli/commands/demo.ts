@@ -47,6 +47,17 @@ async function tail(file: string, lines = 15): Promise<string> {
   }
 }
 
+const DISPATCH_CLAIM_LIMIT_MS = 60_000;
+
+/** Dispatch did not claim the request: the local stack's fault (exit code 4). */
+class DispatchStalledError extends Error {
+  override readonly name = 'DispatchStalledError';
+  constructor(problems: string[]) {
+    const seen = problems.length === 0 ? 'no error was reported' : problems.slice(-3).join('\n  ');
+    super(`dispatch did not claim the demo request within ${DISPATCH_CLAIM_LIMIT_MS / 1000} s:\n  ${seen}`);
+  }
+}
+
 /** A local worker died: the local stack's fault, not the request's (exit code 4). */
 class WorkerCrashError extends Error {
   override readonly name = 'WorkerCrashError';
@@ -147,7 +158,12 @@ async function runDemo(stack: LocalStack, run: DemoRun): Promise<void> {
         const crash = run.crashes[0];
         if (crash !== undefined) throw new WorkerCrashError(crash, await tail(crash.logFile));
         const status = (await stack.statuses.read(run.id))?.status;
-        if (status === undefined) return queue.update(0, 'waiting for dispatch');
+        if (status === undefined) {
+          // Locally dispatch claims a request within a second or two; a minute means it is failing.
+          if (Date.now() - waitStarted > DISPATCH_CLAIM_LIMIT_MS)
+            throw new DispatchStalledError(run.backgroundErrors);
+          return queue.update(0, 'waiting for dispatch');
+        }
         if (status.state === 'queued') return queue.update(0, 'queued');
         queue.done();
         runningSince ??= Date.now();

@@ -117,7 +117,7 @@ describe.runIf(awsInstalled || inCi)('the AWS CLI as a client of `heritage local
       aws('s3', 'cp', join(dir, name), `s3://${stack.bucket}/inbox/aws-cli-1/${name}`);
     }
     let event: CompletionEvent | undefined;
-    for (let attempt = 0; attempt < 60 && event === undefined; attempt++) {
+    for (let attempt = 0; attempt < 24 && event === undefined; attempt++) {
       const out = aws('sqs', 'receive-message', '--queue-url', queueUrl, '--wait-time-seconds', '5');
       const body =
         out.trim() === ''
@@ -139,5 +139,5 @@ describe.runIf(awsInstalled || inCi)('the AWS CLI as a client of `heritage local
     });
     const listing = aws('s3', 'ls', `s3://${stack.bucket}/outputs/aws-cli-1/`);
     expect(listing).toContain('result.json');
-  }, 360_000);
+  }, 240_000);
 });
