@@ -58,7 +58,7 @@ describe('heritage demo', () => {
       const outRoot = await mkdtemp(join(tmpdir(), 'heritage-demo-test-'));
 
       // Act
-      const run = await runCli(['demo', '--out', outRoot, '--json'], {
+      const run = await runCli(['demo', '--out', outRoot, '--json', '--timeout', '480'], {
         env: { COMFYUI_URL: '' },
         timeoutMs: DEMO_TIMEOUT_MS,
       });
