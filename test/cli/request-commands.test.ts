@@ -1,0 +1,95 @@
+/**
+ * submit --wait, status, wait and fetch against a running local stack (real dispatch, real worker,
+ * preview engine), the way a user drives a deployment from the command line.
+ */
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalStack, startLocalStack } from '../../cli/local/local-stack.js';
+import { runCli } from '../support/cli.js';
+import { makeImage } from '../support/images.js';
+
+describe('heritage submit, status, wait and fetch on the local stack', () => {
+  let stack: LocalStack;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'heritage-requests-'));
+    stack = await startLocalStack({
+      port: 0,
+      maxWorkers: 1,
+      idleTimeoutSeconds: 2,
+      workDir: join(dir, 'stack'),
+    });
+    await writeFile(join(dir, 'start.png'), await makeImage(256, 144, 'png'));
+    await writeFile(join(dir, 'end.png'), await makeImage(256, 144, 'png', 50));
+  });
+  afterAll(async () => {
+    await stack.stop();
+  });
+
+  function heritage(...args: string[]) {
+    return runCli([...args, '--endpoint', stack.aws.endpoint, '--json'], { timeoutMs: 180_000 });
+  }
+
+  it('submits, waits and downloads a request, then reports and fetches it again', async () => {
+    // Act
+    const submitted = await heritage(
+      'submit',
+      join(dir, 'start.png'),
+      join(dir, 'end.png'),
+      '--id',
+      'cli-round-trip',
+      '--resolution',
+      '480',
+      '--frames',
+      '17',
+      '--interpolation',
+      '1',
+      '--no-video',
+      '--wait',
+      '--out',
+      join(dir, 'first'),
+    );
+    const status = await heritage('status', 'cli-round-trip');
+    const waited = await heritage('wait', 'cli-round-trip');
+    const fetched = await heritage('fetch', 'cli-round-trip', '--out', join(dir, 'second'));
+
+    // Assess
+    expect(submitted.code, submitted.stderr).toBe(0);
+    expect(JSON.parse(submitted.stdout)).toMatchObject({ request_id: 'cli-round-trip', state: 'succeeded' });
+    expect(await readdir(join(dir, 'first', 'cli-round-trip', 'frames'))).toHaveLength(17);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ request_id: 'cli-round-trip', state: 'succeeded' });
+    expect(waited.code).toBe(0);
+    expect(fetched.code).toBe(0);
+    expect(JSON.parse(fetched.stdout)).toMatchObject({
+      frames: { count: 17, width: 848, height: 480, fps: 16 },
+      video: null,
+      engine: 'preview',
+    });
+    expect((await readdir(join(dir, 'second', 'cli-round-trip'))).sort()).toEqual(['frames', 'result.json']);
+  }, 240_000);
+
+  it('exits 1 with the error code when the request is rejected', async () => {
+    // Prepare: a manifest the CLI would refuse, uploaded around it, as another client could.
+    const put = (key: string, body: Uint8Array | string) =>
+      stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.aws.bucket, Key: key, Body: body }));
+    await put('inbox/cli-rejected/start.png', await makeImage(256, 144, 'png'));
+    await put('inbox/cli-rejected/end.png', await makeImage(256, 144, 'png'));
+    await put('inbox/cli-rejected/manifest.json', JSON.stringify({ frame_length: 66 }));
+
+    // Act
+    const waited = await heritage('wait', 'cli-rejected', '--timeout', '120');
+    const fetched = await heritage('fetch', 'cli-rejected');
+
+    // Assess
+    expect(waited.code).toBe(1);
+    expect(JSON.parse(waited.stdout)).toMatchObject({ ok: false, error: { code: 'MANIFEST_INVALID' } });
+    expect(waited.stderr).toContain('nearest valid: 65 or 69');
+    expect(fetched.code).toBe(1);
+    expect(fetched.stderr).toContain('has no result');
+  }, 180_000);
+});
