@@ -8,20 +8,15 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { z } from 'zod';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store.js';
 import { ObjectStatusStore } from '../adapters/status/object-status-store.js';
+import { DEFAULT_STACK_NAME, StackOutputsSchema } from '../contracts/stack-outputs.js';
 import type { TargetFlags } from './args.js';
 import { localAwsClients } from './local/aws-clients.js';
 import { LOCAL_NAMES, LOCAL_REGION } from './local/local-aws.js';
 
-export const DEFAULT_STACK_NAME = 'Heritage';
-
-/** The outputs of the Heritage stack the CLI reads (infra/stack.ts writes them). */
-const StackOutputsSchema = z.object({
-  RequestBucketName: z.string().describe('Bucket for inbox/, requests/ and outputs/.'),
-  CompletionsTopicArn: z.string().describe('SNS topic with one terminal event per request.'),
-});
+/** The outputs the CLI needs; infra/stack.ts writes them all. */
+const CliStackOutputsSchema = StackOutputsSchema.pick({ RequestBucketName: true, CompletionsTopicArn: true });
 
 export interface Target {
   mode: 'local' | 'cloud';
@@ -48,7 +43,7 @@ async function readStackOutputs(stackName: string, region: string | undefined) {
     const outputs = Object.fromEntries(
       (out.Stacks?.[0]?.Outputs ?? []).map((output) => [output.OutputKey ?? '', output.OutputValue ?? '']),
     );
-    const parsed = StackOutputsSchema.safeParse(outputs);
+    const parsed = CliStackOutputsSchema.safeParse(outputs);
     if (!parsed.success) {
       throw new StackLookupError(
         `stack ${stackName} lacks the outputs RequestBucketName and CompletionsTopicArn; is it a Heritage stack?`,

@@ -26,6 +26,8 @@ export interface LocalAwsOptions {
   port?: number;
   /** Receives before a work message moves to the work DLQ. */
   maxReceiveCount?: number;
+  /** Receives before an intake message moves to the intake DLQ: above dispatch's wait for images (4). */
+  intakeMaxReceiveCount?: number;
   workVisibilitySeconds?: number;
 }
 
@@ -49,15 +51,18 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   const server = await startFauxqs({ port: 0, logger: false, defaultRegion: LOCAL_REGION });
   const intakeDlq = server.createQueue(LOCAL_NAMES.intakeDlq);
   const workDlq = server.createQueue(LOCAL_NAMES.workDlq);
-  const redrive = (arn: string) =>
-    JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: String(options.maxReceiveCount ?? 3) });
+  const redrive = (arn: string, maxReceiveCount: number) =>
+    JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: String(maxReceiveCount) });
   const intake = server.createQueue(LOCAL_NAMES.intakeQueue, {
-    attributes: { VisibilityTimeout: '30', RedrivePolicy: redrive(intakeDlq.queueArn) },
+    attributes: {
+      VisibilityTimeout: '30',
+      RedrivePolicy: redrive(intakeDlq.queueArn, options.intakeMaxReceiveCount ?? 5),
+    },
   });
   const work = server.createQueue(LOCAL_NAMES.workQueue, {
     attributes: {
       VisibilityTimeout: String(options.workVisibilitySeconds ?? 60),
-      RedrivePolicy: redrive(workDlq.queueArn),
+      RedrivePolicy: redrive(workDlq.queueArn, options.maxReceiveCount ?? 3),
     },
   });
   const { topicArn } = server.createTopic(LOCAL_NAMES.topic);

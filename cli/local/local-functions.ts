@@ -1,11 +1,15 @@
 /**
- * The Lambda functions the local stack runs in this process. Interim wiring until dispatch, dead-letter
- * and reconcile land in main: their handlers as exported, configured through the environment. Once they
- * land, dispatch and reconcile are wired with the local launcher in place of Batch.
+ * The real Lambda handlers' use cases, wired as their handlers wire them (from the environment), with one
+ * difference: the worker launcher is the local one, starting child processes instead of Batch jobs.
  */
+import type { Context, SQSEvent } from 'aws-lambda';
 import type { WorkerLauncher } from '../../contracts/ports.js';
-import { handler as deadLetterHandler } from '../../functions/dead-letter/handler.js';
-import { handler as dispatchHandler } from '../../functions/dispatch/handler.js';
+import { createDeadLetterDeps } from '../../functions/dead-letter/create-deps.js';
+import { processDeadLetters } from '../../functions/dead-letter/process-dead-letters.js';
+import { createDispatchDeps } from '../../functions/dispatch/create-deps.js';
+import { processIntake } from '../../functions/dispatch/process-intake.js';
+import { createReconcileDeps } from '../../functions/reconcile/create-deps.js';
+import { reconcile, type ScanCursor } from '../../functions/reconcile/reconcile.js';
 import type { SqsHandler } from './event-source-poller.js';
 
 export interface LocalFunctions {
@@ -15,13 +19,16 @@ export interface LocalFunctions {
   reconcile(): Promise<void>;
 }
 
-export function createLocalFunctions(
-  _env: Record<string, string>,
-  _launcher: WorkerLauncher,
-): LocalFunctions {
+export function createLocalFunctions(env: Record<string, string>, launcher: WorkerLauncher): LocalFunctions {
+  const dispatchDeps = { ...createDispatchDeps(env), launcher };
+  const deadLetterDeps = createDeadLetterDeps(env);
+  const reconcileDeps = { ...createReconcileDeps(env), launcher };
+  const cursor: ScanCursor = { skip: 0 };
   return {
-    dispatch: dispatchHandler,
-    deadLetter: deadLetterHandler,
-    reconcile: async () => {},
+    dispatch: (event: SQSEvent, context: Context) => processIntake(dispatchDeps, event, context),
+    deadLetter: (event: SQSEvent, context: Context) => processDeadLetters(deadLetterDeps, event, context),
+    async reconcile() {
+      await reconcile(reconcileDeps, cursor);
+    },
   };
 }

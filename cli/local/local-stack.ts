@@ -81,7 +81,9 @@ function assertNodeVersion(): void {
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   assertNodeVersion();
-  const aws = await startLocalAws(options);
+  const requestTimeoutSeconds = options.requestTimeoutSeconds ?? 900;
+  // The work queue's visibility is the request timeout plus room to upload, as the cloud stack sets it.
+  const aws = await startLocalAws({ workVisibilitySeconds: requestTimeoutSeconds + 120, ...options });
   const clients = localAwsClients(aws.endpoint);
   const env = localEnvironment(aws, options);
   const workDir = options.workDir ?? join(tmpdir(), `heritage-local-${process.pid}`);
@@ -121,17 +123,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     handler: functions.dispatch,
     onError: report('dispatch'),
   });
-  const deadLetters = new EventSourcePoller({
-    sqs: clients.sqs,
-    queueUrl: aws.workDlqUrl,
-    region: aws.region,
-    functionName: 'heritage-dead-letter',
-    handler: functions.deadLetter,
-    onError: report('dead-letter'),
-  });
+  // Dead-letter drains both DLQs, as in the cloud stack.
+  const deadLetters = [aws.workDlqUrl, aws.intakeDlqUrl].map(
+    (queueUrl) =>
+      new EventSourcePoller({
+        sqs: clients.sqs,
+        queueUrl,
+        region: aws.region,
+        functionName: 'heritage-dead-letter',
+        handler: functions.deadLetter,
+        onError: report('dead-letter'),
+      }),
+  );
   bridge.start();
   intake.start();
-  deadLetters.start();
+  for (const poller of deadLetters) poller.start();
   const reconcileTimer = setInterval(
     () => {
       functions.reconcile().catch(report('reconcile'));
@@ -150,7 +156,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     async stop() {
       clearInterval(reconcileTimer);
       await bridge.stop();
-      await Promise.all([intake.stop(), deadLetters.stop()]);
+      await Promise.all([intake, ...deadLetters].map((poller) => poller.stop()));
       await launcher.stopAll();
       for (const client of Object.values(clients)) client.destroy();
       await aws.stop();
