@@ -11,7 +11,7 @@ import { COMMON_OPTIONS, integerFlag, parseCommand, secondsFlag } from '../args.
 import { demoImages } from '../demo/demo-images.js';
 import { RequestFailedError, UsageError } from '../exit-codes.js';
 import { waitForCompletionEvent } from '../local/completion-listener.js';
-import { type LocalStack, startLocalStack } from '../local/local-stack.js';
+import { comfyUiUrlFromEnv, type LocalStack, startLocalStack } from '../local/local-stack.js';
 import type { WorkerExit } from '../local/local-worker-launcher.js';
 import { createOutput, formatBytes, formatSeconds, type Output } from '../output.js';
 import { createProgress, type Stage } from '../progress.js';
@@ -82,7 +82,7 @@ export async function demo(args: string[]): Promise<void> {
   const maxWorkers = integerFlag('max-workers', values['max-workers']) ?? 1;
   if (maxWorkers < 1) throw new UsageError('--max-workers must be at least 1');
   const outRoot = values.out ?? 'out';
-  const comfyUiUrl = process.env.COMFYUI_URL;
+  const comfyUiUrl = comfyUiUrlFromEnv();
 
   const id = `demo-${newRequestId()}`;
   const workDir = join(tmpdir(), `heritage-${id}`);

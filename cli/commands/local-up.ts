@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { COMMON_OPTIONS, integerFlag, parseCommand } from '../args.js';
 import { UsageError } from '../exit-codes.js';
 import { LOCAL_CREDENTIALS } from '../local/local-aws.js';
-import { startLocalStack } from '../local/local-stack.js';
+import { comfyUiUrlFromEnv, startLocalStack } from '../local/local-stack.js';
 import { createOutput } from '../output.js';
 
 export const LOCAL_UP_USAGE = `heritage local up [--port N] [--max-workers N] [--idle-timeout SECONDS] [--json]
@@ -30,7 +30,7 @@ export async function localUp(args: string[]): Promise<void> {
   const maxWorkers = integerFlag('max-workers', values['max-workers']) ?? 2;
   if (maxWorkers < 1) throw new UsageError('--max-workers must be at least 1');
   const idleTimeoutSeconds = integerFlag('idle-timeout', values['idle-timeout']) ?? 30;
-  const comfyUiUrl = process.env.COMFYUI_URL;
+  const comfyUiUrl = comfyUiUrlFromEnv();
   const workDir = join(tmpdir(), `heritage-local-up-${process.pid}`);
 
   const stack = await startLocalStack({

@@ -43,6 +43,12 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/** COMFYUI_URL selects the ComfyUI engine; unset or empty means the preview engine, as for the worker. */
+export function comfyUiUrlFromEnv(env: Record<string, string | undefined> = process.env): string | undefined {
+  const url = env.COMFYUI_URL?.trim();
+  return url === undefined || url === '' ? undefined : url;
+}
+
 /** The variables every deployable reads, pointing at the local stack. */
 export function localEnvironment(aws: LocalAws, options: LocalStackOptions): Record<string, string> {
   return {
