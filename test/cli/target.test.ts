@@ -27,14 +27,12 @@ describe('which deployment the CLI talks to', () => {
 
   it('reads the bucket and topic from the outputs of the stack named by --stack', async () => {
     // Prepare
-    cloudFormation
-      .on(DescribeStacksCommand)
-      .resolves(
-        stackWith({
-          RequestBucketName: 'heritage-prod-requests',
-          CompletionsTopicArn: 'arn:aws:sns:eu-west-1:1:c',
-        }),
-      );
+    cloudFormation.on(DescribeStacksCommand).resolves(
+      stackWith({
+        RequestBucketName: 'heritage-prod-requests',
+        CompletionsTopicArn: 'arn:aws:sns:eu-west-1:1:c',
+      }),
+    );
 
     // Act
     const target = await resolveTarget({ stack: 'Heritage-prod', region: 'eu-west-1' }, {});
