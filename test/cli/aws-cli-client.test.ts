@@ -1,13 +1,15 @@
 /**
- * An independent client drives `heritage local up`: the AWS CLI uploads a pair and a manifest and sees
- * the completion event through its own SNS→SQS subscription. CI installs the AWS CLI (.ci/run) and this
- * test must run there; elsewhere it runs when `aws` is installed.
+ * An independent client drives `heritage local up`: the AWS CLI uploads a pair and a manifest and
+ * subscribes a queue to the completions topic, where the test sees the completion event. CI installs
+ * the AWS CLI (.ci/run) and this test must run there; elsewhere it runs when `aws` is installed.
  */
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localAwsClients } from '../../cli/local/aws-clients.js';
 import { type CompletionEvent, CompletionEventSchema } from '../../contracts/event.js';
 import { CLI_BIN, NODE, REPO_ROOT } from '../support/cli.js';
 import { makeImage } from '../support/images.js';
@@ -75,6 +77,8 @@ describe.runIf(awsInstalled || inCi)('the AWS CLI as a client of `heritage local
           AWS_CONFIG_FILE: '/dev/null',
           AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
           AWS_ENDPOINT_URL: '',
+          // AWS CLI v2 would page JSON output through less.
+          AWS_PAGER: '',
         },
       },
     );
@@ -83,17 +87,14 @@ describe.runIf(awsInstalled || inCi)('the AWS CLI as a client of `heritage local
   }
 
   it('uploads a pair and a manifest with `aws s3 cp` and receives the succeeded event', async () => {
-    // Prepare: a subscription of our own, as any client of the cloud stack would make.
-    const queueUrl = (
-      JSON.parse(aws('sqs', 'create-queue', '--queue-name', 'aws-cli-events')) as { QueueUrl: string }
-    ).QueueUrl;
-    const queueArn = (
-      JSON.parse(
-        aws('sqs', 'get-queue-attributes', '--queue-url', queueUrl, '--attribute-names', 'QueueArn'),
-      ) as {
-        Attributes: { QueueArn: string };
-      }
-    ).Attributes.QueueArn;
+    // Prepare: a queue subscribed to the completions topic, as any client of the cloud stack would make.
+    // The queue is made and read with the SDK: the AWS CLI in Debian 12 (2.9) still speaks SQS's query
+    // protocol, which the emulator does not serve; its S3 and SNS commands are used as they are.
+    const sqs = localAwsClients(stack.endpoint).sqs;
+    const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'aws-cli-events' }))).QueueUrl ?? '';
+    const queueArn =
+      (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] })))
+        .Attributes?.QueueArn ?? '';
     aws(
       'sns',
       'subscribe',
@@ -118,15 +119,13 @@ describe.runIf(awsInstalled || inCi)('the AWS CLI as a client of `heritage local
     }
     let event: CompletionEvent | undefined;
     for (let attempt = 0; attempt < 24 && event === undefined; attempt++) {
-      const out = aws('sqs', 'receive-message', '--queue-url', queueUrl, '--wait-time-seconds', '5');
-      const body =
-        out.trim() === ''
-          ? undefined
-          : (JSON.parse(out) as { Messages?: { Body: string }[] }).Messages?.[0]?.Body;
+      const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 5 }));
+      const body = out.Messages?.[0]?.Body;
       if (body !== undefined) {
         event = CompletionEventSchema.parse(JSON.parse((JSON.parse(body) as { Message: string }).Message));
       }
     }
+    sqs.destroy();
 
     // Assess
     expect(event, `no completion event; local up said: ${stderr}`).toBeDefined();
