@@ -33,6 +33,7 @@ export interface LocalWorkerLauncherOptions {
 export class LocalWorkerLauncher implements WorkerLauncher {
   private readonly children = new Map<string, ChildProcess>();
   private started = 0;
+  private closed = false;
 
   constructor(private readonly options: LocalWorkerLauncherOptions) {
     mkdirSync(options.logDir, { recursive: true });
@@ -43,14 +44,16 @@ export class LocalWorkerLauncher implements WorkerLauncher {
   }
 
   async launch(count: number): Promise<number> {
+    if (this.closed) return 0;
     const room = Math.max(0, this.options.maxWorkers - this.children.size);
     const n = Math.min(Math.max(0, Math.floor(count)), room);
     for (let i = 0; i < n; i++) this.startOne();
     return n;
   }
 
-  /** Sends SIGTERM to every live worker, as Batch does on cancel, and waits for them to exit. */
+  /** Sends SIGTERM to every live worker, as Batch does on cancel, and waits for them to exit. Launches nothing after. */
   async stopAll(): Promise<void> {
+    this.closed = true;
     const exits = [...this.children.values()].map(
       (child) =>
         new Promise<void>((resolve) => {

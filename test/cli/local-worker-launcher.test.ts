@@ -37,11 +37,13 @@ describe('local worker launcher', () => {
     const second = await workers.launch(1);
     const live = await workers.liveWorkers();
     await workers.stopAll();
+    const afterStop = await workers.launch(1);
 
     // Assess
     expect(first).toBe(2);
     expect(second).toBe(0);
     expect(live).toBe(2);
+    expect(afterStop).toBe(0);
     expect(await workers.liveWorkers()).toBe(0);
     // SIGTERM, as Batch sends on cancel: handled (exit 0) or, if it came before the handler, fatal.
     expect(exits.map((exit) => (exit.code === 0 ? 'SIGTERM' : exit.signal))).toEqual(['SIGTERM', 'SIGTERM']);
