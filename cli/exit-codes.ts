@@ -1,7 +1,7 @@
 /**
  * The CLI's exit codes (documented in README.md). Scripts branch on them, so they never change meaning.
  */
-import { type ErrorInfo, isHeritageError } from '../contracts/errors.js';
+import { type ErrorInfo, isInputError } from '../contracts/errors.js';
 
 export const EXIT = {
   ok: 0,
@@ -28,26 +28,6 @@ export class RequestFailedError extends Error {
   ) {
     super(message);
   }
-}
-
-const INPUT_CODES = new Set<string>([
-  'MANIFEST_INVALID',
-  'MANIFEST_NOT_JSON',
-  'MANIFEST_TOO_LARGE',
-  'MANIFEST_MISSING',
-  'REQUEST_ID_INVALID',
-  'IMAGE_MISSING',
-  'IMAGE_EMPTY',
-  'IMAGE_TOO_LARGE',
-  'IMAGE_FORMAT_UNSUPPORTED',
-  'IMAGE_DIMENSIONS',
-  'IMAGE_TRUNCATED',
-  'IMAGE_CORRUPT',
-  'RESOLUTION_UNSUPPORTED',
-]);
-
-export function isInputError(error: unknown): boolean {
-  return isHeritageError(error) && INPUT_CODES.has(error.code);
 }
 
 export function exitCodeFor(error: unknown): number {

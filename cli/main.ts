@@ -2,8 +2,8 @@
  * Entry point of the `heritage` command-line tool: routes to a command and turns what it throws into a
  * clear message and a documented exit code (cli/exit-codes.ts, README "Exit codes").
  */
-import { isHeritageError, toErrorInfo } from '../contracts/errors.js';
-import { EXIT, exitCodeFor, isInputError, RequestFailedError, UsageError } from './exit-codes.js';
+import { isHeritageError, isInputError, toErrorInfo } from '../contracts/errors.js';
+import { EXIT, exitCodeFor, RequestFailedError, UsageError } from './exit-codes.js';
 
 type Command = (args: string[]) => Promise<void>;
 

@@ -78,7 +78,8 @@ export abstract class HeritageError extends Error {
   }
 }
 
-abstract class InputError extends HeritageError {
+/** A request the client must change: bad manifest, id or image. Never retryable. */
+export abstract class InputError extends HeritageError {
   readonly retryable = false;
 }
 
@@ -207,6 +208,10 @@ export class InternalError extends HeritageError {
 
 export function isHeritageError(error: unknown): error is HeritageError {
   return error instanceof HeritageError;
+}
+
+export function isInputError(error: unknown): error is InputError {
+  return error instanceof InputError;
 }
 
 /** Turns anything thrown into the ErrorInfo that status and events carry. */

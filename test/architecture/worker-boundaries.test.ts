@@ -1,24 +1,6 @@
 /** The job runner depends on ports only: no AWS SDK and no adapter in its import graph. */
-import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-
-async function importGraph(entry: string): Promise<{ files: string[]; packages: string[] }> {
-  const result = await build({
-    entryPoints: [entry],
-    bundle: true,
-    write: false,
-    metafile: true,
-    platform: 'node',
-    format: 'esm',
-    packages: 'external',
-    logLevel: 'silent',
-  });
-  const imports = Object.values(result.metafile.inputs).flatMap((input) => input.imports);
-  return {
-    files: Object.keys(result.metafile.inputs),
-    packages: [...new Set(imports.filter((imported) => imported.external).map((imported) => imported.path))],
-  };
-}
+import { importGraph } from '../support/import-graph.js';
 
 describe('worker boundaries', () => {
   it.each([
