@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   validate: async () => (await import('./commands/validate.js')).validate,
   demo: async () => (await import('./commands/demo.js')).demo,
   'local up': async () => (await import('./commands/local-up.js')).localUp,
+  'gpu-smoke': async () => (await import('./gpu-smoke.js')).gpuSmoke,
 };
 
 /** The emulator uses node:sqlite, whose "experimental" warning would only confuse users of the CLI. */
@@ -37,6 +38,8 @@ Commands:
   validate <manifest>      check a manifest offline, with the same errors as dispatch
   demo                     run the whole pipeline on this machine
   local up                 keep the local stack running and print its endpoint
+  gpu-smoke                inside the GPU image: run the reference request and print per-node times
+                           (--synthetic writes random-valued model files first: the frames are noise)
 
 Deployment (submit, status, wait, fetch):
   --endpoint URL           a local stack (or HERITAGE_ENDPOINT / AWS_ENDPOINT_URL)
