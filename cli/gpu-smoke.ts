@@ -10,14 +10,11 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { computeGeometry } from '../contracts/geometry.js';
+import { RESOLUTIONS } from '../contracts/manifest.js';
 
-const SIZES: Record<string, { width: number; height: number }> = {
-  // The reference request's 832x480 start image, scaled as contracts/geometry.ts does.
-  '480': { width: 832, height: 480 },
-  '640': { width: 1104, height: 640 },
-  '720': { width: 1248, height: 720 },
-  '1080': { width: 1872, height: 1088 },
-};
+/** The reference request's start image; other resolutions scale it as requests do. */
+const REFERENCE_IMAGE = { width: 832, height: 480 };
 
 const SmokeEnvSchema = z.object({
   COMFYUI_DIR: z.string().min(1).describe('Where ComfyUI is installed'),
@@ -62,9 +59,12 @@ export async function gpuSmoke(argv: string[]): Promise<void> {
       prompt: { type: 'string' },
     },
   });
+  const resolution = Number(values.resolution);
+  if (!(RESOLUTIONS as readonly number[]).includes(resolution)) {
+    throw new Error(`--resolution must be one of ${RESOLUTIONS.join(', ')}`);
+  }
+  const size = computeGeometry(REFERENCE_IMAGE, { resolution, frame_length: 65, interpolation: 2 });
   const env = SmokeEnvSchema.parse(process.env);
-  const size = SIZES[values.resolution];
-  if (!size) throw new Error(`--resolution must be one of ${Object.keys(SIZES).join(', ')}`);
   const frameInterpolationDir = join(env.COMFYUI_DIR, 'custom_nodes', 'ComfyUI-Frame-Interpolation');
 
   if (values.synthetic) {
@@ -90,7 +90,8 @@ export async function gpuSmoke(argv: string[]): Promise<void> {
       join(env.HERITAGE_SMOKE_DIR, 'gpu_smoke.py'),
       ...['--url', url, '--prompt', values.prompt ?? join(env.HERITAGE_SMOKE_DIR, 'reference-prompt.json')],
       ...['--width', String(size.width), '--height', String(size.height)],
-      ...['--image-width', '832', '--image-height', '480', '--runs', values.runs],
+      ...['--image-width', String(REFERENCE_IMAGE.width), '--image-height', String(REFERENCE_IMAGE.height)],
+      ...['--runs', values.runs],
       ...(values.synthetic ? ['--label', 'synthetic-weights'] : []),
     ]);
   } finally {
