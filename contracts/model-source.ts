@@ -1,0 +1,16 @@
+/**
+ * Port: where the provisioner reads model files from (the S3 model mirror in the cloud, the emulator
+ * locally). Ranged reads are the unit, so one file can be fetched over many connections at once.
+ */
+export interface ModelObject {
+  size: number;
+  /** sha256 recorded by `heritage models sync` (object metadata), when there is one. */
+  sha256?: string;
+}
+
+export interface ModelSource {
+  /** Undefined when the key does not exist. */
+  head(key: string): Promise<ModelObject | undefined>;
+  /** Streams bytes [start, end] inclusive. */
+  getRange(key: string, start: number, end: number, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array>>;
+}
