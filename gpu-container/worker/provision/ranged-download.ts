@@ -19,6 +19,7 @@ import type { ModelSource } from '../../../contracts/model-source.js';
 
 const MiB = 1024 * 1024;
 const HASH_BUFFER_BYTES = 8 * MiB;
+const WRITE_BATCH_BYTES = 1 * MiB;
 
 export type HashingMode = 'pipelined' | 'after';
 
@@ -137,18 +138,32 @@ async function fetchPart(
   const attempts = options.attempts ?? 3;
   for (let attempt = 1; ; attempt += 1) {
     let position = start;
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    // Network chunks are small (16-64 KiB); writing them in batches saves thread-pool round trips.
+    const flush = async () => {
+      const batch = pending.length === 1 ? (pending[0] as Uint8Array) : Buffer.concat(pending, pendingBytes);
+      await file.write(batch, 0, batch.byteLength, position);
+      position += batch.byteLength;
+      pending = [];
+      pendingBytes = 0;
+    };
     try {
       const body = await options.source.getRange(options.key, start, end, signal);
       for await (const chunk of body) {
-        if (position + chunk.byteLength > end + 1) throw new Error(`part ${index} is longer than asked`);
-        await file.write(chunk, 0, chunk.byteLength, position);
-        position += chunk.byteLength;
+        if (position + pendingBytes + chunk.byteLength > end + 1) {
+          throw new Error(`part ${index} is longer than asked`);
+        }
+        pending.push(chunk);
+        pendingBytes += chunk.byteLength;
         options.onBytes?.(chunk.byteLength);
+        if (pendingBytes >= WRITE_BATCH_BYTES) await flush();
       }
+      if (pendingBytes > 0) await flush();
       if (position !== end + 1) throw new Error(`part ${index} ended after ${position - start} bytes`);
       return;
     } catch (error) {
-      options.onBytes?.(start - position);
+      options.onBytes?.(start - position - pendingBytes);
       if (signal.aborted) throw signal.reason ?? error;
       if (attempt >= attempts) {
         throw new DownloadFailedError(`could not download ${options.key} bytes=${start}-${end}`, {
