@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./commands/demo.js')).demo,
   'local up': async () => (await import('./commands/local-up.js')).localUp,
   'gpu-smoke': async () => (await import('./gpu-smoke.js')).gpuSmoke,
+  'models sync': async () => (await import('./commands/models-sync.js')).modelsSync,
 };
 
 /** The emulator uses node:sqlite, whose "experimental" warning would only confuse users of the CLI. */
@@ -40,6 +41,7 @@ Commands:
   local up                 keep the local stack running and print its endpoint
   gpu-smoke                inside the GPU image: run the reference request and print per-node times
                            (--synthetic writes random-valued model files first: the frames are noise)
+  models sync              mirror the models of gpu-container/models.json into the model bucket
 
 Deployment (submit, status, wait, fetch):
   --endpoint URL           a local stack (or HERITAGE_ENDPOINT / AWS_ENDPOINT_URL)

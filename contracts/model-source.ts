@@ -14,3 +14,10 @@ export interface ModelSource {
   /** Streams bytes [start, end] inclusive. */
   getRange(key: string, start: number, end: number, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array>>;
 }
+
+/** Object key of a model in the model bucket: <MODEL_PREFIX>/<folder>/<name>. */
+export function modelKey(prefix: string, model: { folder: string; name: string }): string {
+  const path = `${model.folder}/${model.name}`;
+  const trimmed = prefix.replace(/\/+$/, '');
+  return trimmed === '' ? path : `${trimmed}/${path}`;
+}

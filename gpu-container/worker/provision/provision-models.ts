@@ -9,7 +9,7 @@ import { mkdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ModelChecksumError, ModelUnavailableError } from '../../../contracts/errors.js';
-import type { ModelSource } from '../../../contracts/model-source.js';
+import { type ModelSource, modelKey } from '../../../contracts/model-source.js';
 import { type CacheLockOptions, tryLock } from './cache-lock.js';
 import { downloadRanged, type HashingMode, type PartPlanOverrides } from './ranged-download.js';
 import { syncDirectory } from './sync-directory.js';
@@ -54,12 +54,6 @@ export interface ProvisionReport {
   files: FileTiming[];
   totalMs: number;
   downloadedBytes: number;
-}
-
-/** Object key of a model in the model bucket. */
-export function modelKey(prefix: string, model: Pick<ModelFile, 'folder' | 'name'>): string {
-  const path = `${model.folder}/${model.name}`;
-  return prefix === '' ? path : `${prefix.replace(/\/+$/, '')}/${path}`;
 }
 
 export async function provisionModels(options: ProvisionOptions): Promise<ProvisionReport> {

@@ -1,0 +1,54 @@
+/**
+ * Reads and updates the model manifest file (gpu-container/models.json). Updating keeps every other
+ * field as it is and only fills in a sha256 or a size that was unknown.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { z } from 'zod';
+
+// Minimal shape until contracts/model-manifest.ts (gpu branch) lands; then its ModelManifestSchema.
+const ModelListSchema = z.object({
+  version: z.literal(1),
+  models: z.array(
+    z.object({
+      name: z.string(),
+      folder: z.string(),
+      url: z.string(),
+      sha256: z.string().nullable(),
+      bytes: z.number().int().nullable(),
+    }),
+  ),
+});
+export type ModelList = z.infer<typeof ModelListSchema>;
+
+export async function readModelList(path: string): Promise<ModelList> {
+  return ModelListSchema.parse(JSON.parse(await readFile(path, 'utf8')));
+}
+
+export interface LearnedChecksum {
+  folder: string;
+  name: string;
+  sha256: string;
+  bytes: number;
+}
+
+/** Writes learned checksums and sizes into the fields that were null; returns how many it filled. */
+export async function recordChecksums(path: string, learned: readonly LearnedChecksum[]): Promise<number> {
+  const document = JSON.parse(await readFile(path, 'utf8')) as {
+    models: Array<{ folder: string; name: string; sha256: string | null; bytes: number | null }>;
+  };
+  let filled = 0;
+  for (const entry of document.models) {
+    const found = learned.find((item) => item.folder === entry.folder && item.name === entry.name);
+    if (found === undefined) continue;
+    if (entry.sha256 === null) {
+      entry.sha256 = found.sha256;
+      filled += 1;
+    }
+    if (entry.bytes === null) {
+      entry.bytes = found.bytes;
+      filled += 1;
+    }
+  }
+  if (filled > 0) await writeFile(path, `${JSON.stringify(document, null, 2)}\n`);
+  return filled;
+}
