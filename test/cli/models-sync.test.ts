@@ -23,11 +23,12 @@ interface SourceServer {
 
 /** Our own model source on loopback HTTPS: serves files, and echoes the request headers back on /echo. */
 async function startSource(dir: string, files: Record<string, Uint8Array>): Promise<SourceServer> {
+  // biome-ignore format: flag and value side by side
   execFileSync('openssl', [
     'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
     '-addext', 'subjectAltName=IP:127.0.0.1',
     '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-  ], { stdio: 'ignore' }); // biome-ignore format: one flag per pair reads better
+  ], { stdio: 'ignore' });
   const requests: SourceServer['requests'] = [];
   const server: Server = createServer(
     { key: await readFile(join(dir, 'key.pem')), cert: await readFile(join(dir, 'cert.pem')) },

@@ -1,0 +1,157 @@
+/**
+ * Starts ComfyUI as a child process on loopback, with directories of its own and the model cache as its
+ * model paths, waits until it answers, and restarts it when it dies between requests, at most
+ * `maxRestarts` times over the worker's life. Past that the worker should exit non-zero, so that Batch
+ * retries the job on another host: a ComfyUI that keeps dying here is a sick host or image.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EngineCrashedError } from '../../contracts/errors.js';
+import { extraModelPathsYaml } from './extra-model-paths.js';
+
+/** Waits until ComfyUI at `url` answers; must fail at once (EngineCrashedError) if `child` exits first. */
+export type ReadinessProbe = (options: {
+  url: string;
+  child: ChildProcess;
+  timeoutMs: number;
+}) => Promise<void>;
+
+export interface ComfySupervisorOptions {
+  /** The interpreter, e.g. the python of ComfyUI's environment. */
+  command: string;
+  /** Arguments before ComfyUI's own, e.g. [<COMFYUI_DIR>/main.py]. */
+  entry: string[];
+  cwd?: string;
+  port: number;
+  /** Gets input/, output/, temp/ and the extra model paths file. */
+  workDir: string;
+  /** MODEL_CACHE_DIR, and the model folders in it. */
+  modelCacheDir: string;
+  modelFolders: readonly string[];
+  /** Further ComfyUI flags (e.g. --highvram). */
+  extraArgs?: readonly string[];
+  maxRestarts: number;
+  readyTimeoutMs: number;
+  waitUntilReady: ReadinessProbe;
+  env?: NodeJS.ProcessEnv;
+  onEvent?: (event: SupervisorEvent) => void;
+}
+
+export type SupervisorEvent =
+  | { kind: 'started'; pid: number | undefined; ms: number; attempt: number }
+  | { kind: 'exited'; pid: number | undefined; code: number | null; signal: NodeJS.Signals | null }
+  | { kind: 'gave-up'; restarts: number };
+
+export class ComfySupervisor {
+  readonly url: string;
+  private child: ChildProcess | undefined;
+  private ready: Promise<void> = Promise.reject(new Error('ComfyUI has not been started'));
+  private restartCount = 0;
+  private stopping = false;
+
+  constructor(private readonly options: ComfySupervisorOptions) {
+    this.url = `http://127.0.0.1:${options.port}`;
+    this.ready.catch(() => {});
+  }
+
+  /** The running ComfyUI process, for PID-based fail-fast while a request runs. */
+  get process(): ChildProcess | undefined {
+    return this.child;
+  }
+
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  /** Starts ComfyUI and resolves once it answers; rejects with EngineCrashedError if it dies first. */
+  async start(): Promise<void> {
+    this.stopping = false;
+    this.ready = this.launch(1);
+    this.ready.catch(() => {});
+    return this.ensureRunning();
+  }
+
+  /**
+   * Call before each request: resolves once ComfyUI is up, restarting it first if it died since the
+   * last request. Rejects with EngineCrashedError once the restarts are spent: then exit non-zero.
+   */
+  async ensureRunning(): Promise<void> {
+    for (;;) {
+      const current = this.ready;
+      try {
+        return await current;
+      } catch (error) {
+        // A death during start has already scheduled a restart: wait for that one instead.
+        if (this.ready === current) throw error;
+      }
+    }
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    this.stopping = true;
+    const child = this.child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+  }
+
+  private async launch(attempt: number): Promise<void> {
+    const { options } = this;
+    const started = performance.now();
+    const directories = {
+      input: join(options.workDir, 'input'),
+      output: join(options.workDir, 'output'),
+      temp: join(options.workDir, 'temp'),
+    };
+    await Promise.all(Object.values(directories).map((path) => mkdir(path, { recursive: true })));
+    const pathsFile = join(options.workDir, 'extra_model_paths.yaml');
+    await writeFile(pathsFile, extraModelPathsYaml(options.modelCacheDir, options.modelFolders));
+    const child = spawn(
+      options.command,
+      [
+        ...options.entry,
+        '--listen',
+        '127.0.0.1',
+        '--port',
+        String(options.port),
+        '--disable-metadata',
+        '--input-directory',
+        directories.input,
+        '--output-directory',
+        directories.output,
+        '--temp-directory',
+        directories.temp,
+        '--extra-model-paths-config',
+        pathsFile,
+        ...(options.extraArgs ?? []),
+      ],
+      { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    this.child = child;
+    child.once('exit', (code, signal) => this.onExit(child, code, signal));
+    await options.waitUntilReady({ url: this.url, child, timeoutMs: options.readyTimeoutMs });
+    options.onEvent?.({ kind: 'started', pid: child.pid, ms: performance.now() - started, attempt });
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    this.options.onEvent?.({ kind: 'exited', pid: child.pid, code, signal });
+    if (this.stopping || child !== this.child) return;
+    if (this.restartCount >= this.options.maxRestarts) {
+      this.options.onEvent?.({ kind: 'gave-up', restarts: this.restartCount });
+      this.ready = Promise.reject(
+        new EngineCrashedError(
+          `ComfyUI died again after ${this.restartCount} restart(s); this worker gives up so that another host takes the work`,
+          { details: { restarts: this.restartCount, exit_code: code, signal } },
+        ),
+      );
+      this.ready.catch(() => {});
+      return;
+    }
+    this.restartCount += 1;
+    // Restart at once, not at the next request, so that the restart overlaps the wait for work.
+    this.ready = this.launch(this.restartCount + 1);
+    this.ready.catch(() => {});
+  }
+}

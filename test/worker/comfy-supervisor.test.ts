@@ -1,0 +1,159 @@
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EngineCrashedError } from '../../contracts/errors.js';
+import { ComfySupervisor, type ComfySupervisorOptions } from '../../gpu-container/worker/comfy-supervisor.js';
+
+const FAKE_COMFY = join(import.meta.dirname, 'fake-comfy.mjs');
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/** Polls /system_stats; fails at once when the process exits, as the worker's readiness wait does. */
+async function waitUntilReady({ url, child }: { url: string; child: ChildProcess; timeoutMs: number }) {
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new EngineCrashedError(`ComfyUI (pid ${child.pid}) died while starting`);
+    }
+    const ok = await fetch(`${url}/system_stats`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ok) return;
+    await sleep(25);
+  }
+}
+
+interface Launch {
+  pid: number;
+  args: string[];
+}
+
+describe('ComfySupervisor', () => {
+  let workDir: string;
+  let launches: string;
+  let supervisor: ComfySupervisor | undefined;
+
+  beforeEach(async () => {
+    workDir = await mkdtemp(join(tmpdir(), 'heritage-comfy-'));
+    launches = join(workDir, 'launches.jsonl');
+  });
+  afterEach(async () => {
+    await supervisor?.stop();
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  const supervise = async (overrides: Partial<ComfySupervisorOptions> = {}) => {
+    supervisor = new ComfySupervisor({
+      command: process.execPath,
+      entry: [FAKE_COMFY],
+      port: await freePort(),
+      workDir: join(workDir, 'comfy'),
+      modelCacheDir: '/nvme/models',
+      modelFolders: ['diffusion_models', 'loras', 'vae', 'text_encoders'],
+      maxRestarts: 2,
+      readyTimeoutMs: 30_000,
+      waitUntilReady,
+      env: { ...process.env, FAKE_COMFY_LOG: launches },
+      ...overrides,
+    });
+    return supervisor;
+  };
+  const launched = async (): Promise<Launch[]> =>
+    (await readFile(launches, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Launch);
+  /** Makes the running fake ComfyUI exit, and resolves once it has. */
+  const kill = async (comfy: ComfySupervisor) => {
+    const child = comfy.process;
+    if (child === undefined) throw new Error('nothing to kill');
+    const exited = once(child, 'exit');
+    await fetch(`${comfy.url}/die`, { method: 'POST' }).then((response) => response.text());
+    await exited;
+  };
+
+  it('starts ComfyUI on loopback with its own directories, --disable-metadata and the model cache as model paths', async () => {
+    // Prepare
+    const comfy = await supervise();
+
+    // Act
+    await comfy.start();
+
+    // Assess
+    const [first] = await launched();
+    const dir = join(workDir, 'comfy');
+    // biome-ignore format: flag and value side by side
+    expect(first?.args).toEqual([
+      '--listen', '127.0.0.1', '--port', String(new URL(comfy.url).port), '--disable-metadata',
+      '--input-directory', join(dir, 'input'), '--output-directory', join(dir, 'output'),
+      '--temp-directory', join(dir, 'temp'), '--extra-model-paths-config', join(dir, 'extra_model_paths.yaml'),
+    ]);
+    expect((await stat(join(dir, 'temp'))).isDirectory()).toBe(true);
+    expect(await readFile(join(dir, 'extra_model_paths.yaml'), 'utf8')).toBe(
+      'heritage:\n  base_path: "/nvme/models"\n  is_default: true\n  diffusion_models: "diffusion_models"\n  loras: "loras"\n  text_encoders: "text_encoders"\n  vae: "vae"\n',
+    );
+    expect(comfy.process?.pid).toBe(first?.pid);
+  });
+
+  it('restarts ComfyUI when it dies between requests', async () => {
+    // Prepare
+    const comfy = await supervise();
+    await comfy.start();
+    const firstPid = comfy.process?.pid;
+
+    // Act
+    await kill(comfy);
+    await comfy.ensureRunning();
+
+    // Assess
+    expect(comfy.restarts).toBe(1);
+    expect(comfy.process?.pid).not.toBe(firstPid);
+    expect((await fetch(`${comfy.url}/system_stats`)).ok).toBe(true);
+    expect((await launched()).map((launch) => launch.pid)).toEqual([firstPid, comfy.process?.pid]);
+  });
+
+  it('gives up with ENGINE_CRASHED once its restarts are spent, so that the worker exits', async () => {
+    // Prepare
+    const comfy = await supervise({ maxRestarts: 1 });
+    await comfy.start();
+    await kill(comfy);
+    await comfy.ensureRunning();
+
+    // Act
+    await kill(comfy);
+
+    // Assess
+    await expect(comfy.ensureRunning()).rejects.toMatchObject({
+      code: 'ENGINE_CRASHED',
+      details: { restarts: 1 },
+    });
+    expect(await launched()).toHaveLength(2);
+  });
+
+  it('fails fast with ENGINE_CRASHED when ComfyUI exits while starting, instead of waiting out the timeout', async () => {
+    // Prepare
+    const comfy = await supervise({
+      maxRestarts: 0,
+      env: { ...process.env, FAKE_COMFY_LOG: launches, FAKE_COMFY_FAIL_START: '1' },
+    });
+
+    // Act
+    const starting = comfy.start();
+
+    // Assess
+    await expect(starting).rejects.toMatchObject({ code: 'ENGINE_CRASHED' });
+    expect(await launched()).toHaveLength(1);
+  });
+});
