@@ -3,9 +3,10 @@
  * written at its own offset as its bytes arrive, and computes the file's sha256 on the way.
  *
  * Parts finish out of order, but sha256 must see the bytes in order. Two ways to do that:
- * - `pipelined` (default): a follower reads back each part from the file as soon as every part before
- *   it is written, while later parts are still downloading. The read-back hits the page cache, and the
- *   hashing overlaps the network, so on a fast network only the last parts' hashing is left at the end.
+ * - `pipelined` (default): a hashing thread reads back each part from the file as soon as every part
+ *   before it is written, while later parts are still downloading. The read-back hits the page cache,
+ *   and the hashing overlaps the network on another core, so only the last parts' hashing is left at
+ *   the end.
  * - `after`: one sequential read of the whole file once the download is over. Simpler, but its cost
  *   (file size / hash speed) is added in full to the download time.
  * `npm run bench` measures both (docs/benchmarks.md, "Model provisioning").
@@ -16,6 +17,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DownloadFailedError } from '../../../contracts/errors.js';
 import type { ModelSource } from '../../../contracts/model-source.js';
+import { startFileHasher } from './file-hasher.js';
 
 const MiB = 1024 * 1024;
 const HASH_BUFFER_BYTES = 8 * MiB;
@@ -79,7 +81,6 @@ export async function downloadRanged(options: RangedDownloadOptions): Promise<Ra
   const failed = new AbortController();
   const signal =
     options.signal === undefined ? failed.signal : AbortSignal.any([failed.signal, options.signal]);
-  const hash = createHash('sha256');
   const written = new Uint8Array(plan.parts);
   const partWritten = new EventEmitter();
   const started = performance.now();
@@ -106,16 +107,21 @@ export async function downloadRanged(options: RangedDownloadOptions): Promise<Ra
     });
     const hashed =
       hashing === 'pipelined'
-        ? hashPartsInOrder(file, hash, plan, size, written, partWritten, signal).catch(fail)
-        : transfer.then(() => hashRange(file, hash, 0, size));
+        ? hashPartsInOrder(options.path, plan, size, written, partWritten, signal).catch(fail)
+        : transfer.then(async () => {
+            const hash = createHash('sha256');
+            await hashRange(file, hash, 0, size);
+            return hash.digest('hex');
+          });
     // Settle everything before the file is closed, so that no write is still in flight; then report
     // the first failure, which is the cause (the others are the abort it triggered).
     const outcomes = await Promise.allSettled([...workers, hashed]);
     const firstFailure = outcomes.find((outcome) => outcome.status === 'rejected');
     if (firstFailure !== undefined) throw failed.signal.reason ?? firstFailure.reason;
+    const sha256 = await hashed;
     await file.sync();
     return {
-      sha256: hash.digest('hex'),
+      sha256,
       bytes: size,
       plan,
       transferMs,
@@ -176,19 +182,26 @@ async function fetchPart(
   }
 }
 
+/** Hands each part to the hashing thread as soon as it and every part before it are written. */
 async function hashPartsInOrder(
-  file: FileHandle,
-  hash: Hash,
+  path: string,
   plan: PartPlan,
   size: number,
   written: Uint8Array,
   partWritten: EventEmitter,
   signal: AbortSignal,
-): Promise<void> {
-  for (let index = 0; index < plan.parts; index += 1) {
-    while (written[index] !== 1) await once(partWritten, 'part', { signal });
-    const start = index * plan.partSize;
-    await hashRange(file, hash, start, Math.min(size, start + plan.partSize));
+): Promise<string> {
+  const hasher = startFileHasher(path);
+  try {
+    for (let index = 0; index < plan.parts; index += 1) {
+      while (written[index] !== 1) await once(partWritten, 'part', { signal });
+      const start = index * plan.partSize;
+      hasher.add(start, Math.min(size, start + plan.partSize));
+    }
+    return await hasher.digest();
+  } catch (error) {
+    await hasher.abort();
+    throw error;
   }
 }
 
