@@ -1,12 +1,14 @@
 /** Runs every Heritage benchmark, or only those named: `npm run bench -- frame-upload worker-overhead`. */
 import { runDispatchBurst } from './dispatch-burst.js';
 import { benchFrameUpload } from './frame-upload.js';
+import { benchModelProvision } from './model-provision.js';
 import { type ModelShape, REMOTE_S3_FLAG, serveRemoteS3 } from './remote-s3.js';
 import { benchWorkerOverhead } from './worker-overhead.js';
 
 const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   'dispatch-burst': runDispatchBurst,
   'frame-upload': benchFrameUpload,
+  'model-provision': benchModelProvision,
   'worker-overhead': benchWorkerOverhead,
 };
 

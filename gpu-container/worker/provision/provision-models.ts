@@ -30,6 +30,11 @@ export interface ProvisionOptions {
   /** MODEL_PREFIX: objects are read from <prefix>/<folder>/<name>. */
   prefix: string;
   download?: PartPlanOverrides & { hashing?: HashingMode };
+  /**
+   * Files downloaded at once. One file's sha256 runs on one core (about 1.5-2 GB/s), which can be
+   * slower than a p5's network, so two files at a time keep two hashing cores busy.
+   */
+  fileConcurrency?: number;
   lock?: CacheLockOptions & { pollMs?: number };
   signal?: AbortSignal;
   onFile?: (timing: FileTiming) => void;
@@ -60,32 +65,52 @@ export async function provisionModels(options: ProvisionOptions): Promise<Provis
   const started = performance.now();
   const pollMs = options.lock?.pollMs ?? 250;
   const waitingSince = new Map<ModelFile, number>();
-  const files: FileTiming[] = [];
+  const files = new Map<ModelFile, FileTiming>();
   let pending = [...options.models];
   while (pending.length > 0) {
     const stillBusy: ModelFile[] = [];
-    for (const model of pending) {
+    await forEachLimited(pending, options.fileConcurrency ?? 2, async (model) => {
       const since = waitingSince.get(model) ?? performance.now();
       const timing = await provisionFile(options, model, since, waitingSince.has(model));
       if (timing === undefined) {
         waitingSince.set(model, since);
         stillBusy.push(model);
-        continue;
+        return;
       }
-      files.push(timing);
+      files.set(model, timing);
       options.onFile?.(timing);
-    }
+    });
     // Everything left is being downloaded by another worker: wait for it rather than spin.
     if (stillBusy.length > 0 && stillBusy.length === pending.length) {
       await sleep(pollMs, undefined, options.signal === undefined ? {} : { signal: options.signal });
     }
     pending = stillBusy;
   }
-  const downloadedBytes = files.reduce(
+  const timings = options.models.flatMap((model) => files.get(model) ?? []);
+  const downloadedBytes = timings.reduce(
     (sum, file) => sum + (file.outcome === 'downloaded' ? file.bytes : 0),
     0,
   );
-  return { files, totalMs: performance.now() - started, downloadedBytes };
+  return { files: timings, totalMs: performance.now() - started, downloadedBytes };
+}
+
+/** Runs `task` over `items`, at most `limit` at a time; the first failure is thrown once all settle. */
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next] as T;
+      next += 1;
+      await task(item);
+    }
+  });
+  const outcomes = await Promise.allSettled(lanes);
+  const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failure !== undefined) throw failure.reason;
 }
 
 /** Returns undefined while another worker holds the file's lock. */
