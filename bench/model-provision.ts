@@ -97,6 +97,16 @@ export interface ModelProvisionFigures {
   diskWriteMBps: number;
 }
 
+/** HERITAGE_BENCH_PART_MIB and HERITAGE_BENCH_CONNECTIONS override the provisioner's own plan. */
+function planOverrides(): { partSize?: number; concurrency?: number } {
+  const part = Number(process.env.HERITAGE_BENCH_PART_MIB ?? Number.NaN);
+  const connections = Number(process.env.HERITAGE_BENCH_CONNECTIONS ?? Number.NaN);
+  return {
+    ...(Number.isFinite(part) ? { partSize: part * MiB } : {}),
+    ...(Number.isFinite(connections) ? { concurrency: connections } : {}),
+  };
+}
+
 const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
 
 /** Writes `bytes` of random data to `path` and returns their sha256. */
@@ -150,7 +160,7 @@ async function provision(
     models: [model],
     cacheDir,
     prefix: 'bench',
-    download: { hashing },
+    download: { hashing, ...planOverrides() },
   });
   await rm(join(cacheDir, model.folder), { recursive: true, force: true });
   return report.totalMs;
@@ -202,7 +212,7 @@ export async function benchModelProvision(
     await Promise.all(direct.map((s3) => uploadFile(s3, key, original)));
     await rm(original);
     const model: ModelFile = { name: 'bench.safetensors', folder: 'diffusion_models', sha256, bytes };
-    const plan = planParts(bytes);
+    const plan = planParts(bytes, planOverrides());
     const file = join(workDir, 'single.bin');
     const run = async (label: string, measure: () => Promise<number>) => {
       const cpu = process.cpuUsage();

@@ -146,12 +146,18 @@ async function fetchPart(
     let position = start;
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
-    // Network chunks are small (16-64 KiB); writing them in batches saves thread-pool round trips.
+    // Network chunks are small (16-64 KiB); one writev per MiB saves thread-pool round trips, and
+    // needs no copy into a bigger buffer (the event loop is the downloader's scarcest resource).
     const flush = async () => {
-      const batch = pending.length === 1 ? (pending[0] as Uint8Array) : Buffer.concat(pending, pendingBytes);
-      await file.write(batch, 0, batch.byteLength, position);
-      position += batch.byteLength;
+      const batch = pending;
       pending = [];
+      let offset = 0;
+      while (offset < pendingBytes) {
+        const { bytesWritten } = await file.writev(batch, position + offset);
+        offset += bytesWritten;
+        if (offset < pendingBytes) batch.splice(0, batch.length, Buffer.concat(batch).subarray(bytesWritten));
+      }
+      position += pendingBytes;
       pendingBytes = 0;
     };
     try {
