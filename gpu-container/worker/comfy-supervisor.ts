@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EngineCrashedError } from '../../contracts/errors.js';
+import { waitForReady, watchProcess } from './comfy/comfy-process.js';
 import { extraModelPathsYaml } from './extra-model-paths.js';
 
 /** Waits until ComfyUI at `url` answers; must fail at once (EngineCrashedError) if `child` exits first. */
@@ -16,6 +17,16 @@ export type ReadinessProbe = (options: {
   child: ChildProcess;
   timeoutMs: number;
 }) => Promise<void>;
+
+/** The worker's readiness wait: polls /system_stats and ends at once, with ENGINE_CRASHED, if the process exits. */
+export const comfyReadiness: ReadinessProbe = async ({ url, child, timeoutMs }) => {
+  const watch = watchProcess(child);
+  try {
+    await waitForReady({ url, process: watch, timeoutMs, intervalMs: 200 });
+  } finally {
+    watch.dispose();
+  }
+};
 
 export interface ComfySupervisorOptions {
   /** The interpreter, e.g. the python of ComfyUI's environment. */
@@ -33,7 +44,8 @@ export interface ComfySupervisorOptions {
   extraArgs?: readonly string[];
   maxRestarts: number;
   readyTimeoutMs: number;
-  waitUntilReady: ReadinessProbe;
+  /** Defaults to `comfyReadiness`. */
+  waitUntilReady?: ReadinessProbe;
   env?: NodeJS.ProcessEnv;
   onEvent?: (event: SupervisorEvent) => void;
 }
@@ -131,7 +143,8 @@ export class ComfySupervisor {
     );
     this.child = child;
     child.once('exit', (code, signal) => this.onExit(child, code, signal));
-    await options.waitUntilReady({ url: this.url, child, timeoutMs: options.readyTimeoutMs });
+    const ready = options.waitUntilReady ?? comfyReadiness;
+    await ready({ url: this.url, child, timeoutMs: options.readyTimeoutMs });
     options.onEvent?.({ kind: 'started', pid: child.pid, ms: performance.now() - started, attempt });
   }
 

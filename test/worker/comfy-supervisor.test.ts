@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -6,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EngineCrashedError } from '../../contracts/errors.js';
 import { ComfySupervisor, type ComfySupervisorOptions } from '../../gpu-container/worker/comfy-supervisor.js';
 
 const FAKE_COMFY = join(import.meta.dirname, 'fake-comfy.mjs');
@@ -18,21 +16,6 @@ async function freePort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   if (address === null || typeof address === 'string') throw new Error('no port');
   return address.port;
-}
-
-/** Polls /system_stats; fails at once when the process exits, as the worker's readiness wait does. */
-async function waitUntilReady({ url, child }: { url: string; child: ChildProcess; timeoutMs: number }) {
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new EngineCrashedError(`ComfyUI (pid ${child.pid}) died while starting`);
-    }
-    const ok = await fetch(`${url}/system_stats`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ok) return;
-    await sleep(25);
-  }
 }
 
 interface Launch {
@@ -64,7 +47,6 @@ describe('ComfySupervisor', () => {
       modelFolders: ['diffusion_models', 'loras', 'vae', 'text_encoders'],
       maxRestarts: 2,
       readyTimeoutMs: 30_000,
-      waitUntilReady,
       env: { ...process.env, FAKE_COMFY_LOG: launches },
       ...overrides,
     });
