@@ -1,0 +1,77 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3ModelSource } from '../../adapters/aws/s3-model-source.js';
+import { ComfyRuntimeConfigSchema, startComfy } from '../../gpu-container/worker/start-comfy.js';
+import { putModel, sha256Of } from '../provision/model-fixtures.js';
+import { type Emulator, startEmulator } from '../support/emulator.js';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('startComfy', () => {
+  let emulator: Emulator;
+  let dir: string;
+
+  beforeAll(async () => {
+    emulator = await startEmulator();
+    dir = await mkdtemp(join(tmpdir(), 'heritage-start-comfy-'));
+  });
+  afterAll(async () => {
+    await emulator.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('pulls the models onto the cache, then starts ComfyUI with the cache as its model paths', async () => {
+    // Prepare: a "ComfyUI installation" whose main.py is the fake, run by node instead of python.
+    const comfyDir = join(dir, 'ComfyUI');
+    await mkdir(comfyDir);
+    const fake = pathToFileURL(join(import.meta.dirname, 'fake-comfy.mjs')).href;
+    await writeFile(join(comfyDir, 'main.py'), `import(${JSON.stringify(fake)});\n`);
+    const vae = await putModel(emulator.s3, emulator.modelBucket, {
+      prefix: 'models',
+      folder: 'vae',
+      name: 'wan_2.1_vae.safetensors',
+      size: 300 * 1024,
+    });
+    const config = ComfyRuntimeConfigSchema.parse({
+      MODEL_BUCKET: emulator.modelBucket,
+      MODEL_PREFIX: 'models',
+      MODEL_CACHE_DIR: join(dir, 'cache'),
+      COMFYUI_DIR: comfyDir,
+      COMFYUI_PYTHON: process.execPath,
+      COMFYUI_PORT: String(await freePort()),
+    });
+
+    // Act
+    const started = await startComfy({
+      config,
+      source: new S3ModelSource(emulator.s3, emulator.modelBucket),
+      models: [vae.model],
+      workDir: join(dir, 'comfy-work'),
+    });
+
+    // Assess
+    try {
+      expect(started.provision.files.map((file) => file.outcome)).toEqual(['downloaded']);
+      expect(sha256Of(await readFile(join(dir, 'cache', 'vae', 'wan_2.1_vae.safetensors')))).toBe(
+        vae.model.sha256,
+      );
+      expect((await fetch(`${started.supervisor.url}/system_stats`)).ok).toBe(true);
+      expect(await readFile(join(dir, 'comfy-work', 'extra_model_paths.yaml'), 'utf8')).toContain(
+        `base_path: ${JSON.stringify(join(dir, 'cache'))}`,
+      );
+      expect(config.WARMUP).toBe('tiny');
+    } finally {
+      await started.supervisor.stop();
+    }
+  });
+});
