@@ -72,3 +72,18 @@ export function corruptOnceSource(inner: ModelSource): ModelSource {
     },
   };
 }
+
+/** A source whose ranged reads starting at `start` fail, `times` times (Infinity: always). */
+export function failingSource(inner: ModelSource, start: number, times: number): ModelSource {
+  let failures = 0;
+  return {
+    head: (key) => inner.head(key),
+    async getRange(key, from, end, signal) {
+      if (from === start && failures < times) {
+        failures += 1;
+        throw new Error(`connection reset (test) at ${from}`);
+      }
+      return inner.getRange(key, from, end, signal);
+    },
+  };
+}

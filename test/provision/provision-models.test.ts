@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { S3ModelSource } from '../../adapters/aws/s3-model-source.js';
 import { provisionModels } from '../../gpu-container/worker/provision/provision-models.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
-import { corruptOnceSource, countingSource, putModel, sha256Of } from './model-fixtures.js';
+import { corruptOnceSource, countingSource, failingSource, putModel, sha256Of } from './model-fixtures.js';
 
 const KiB = 1024;
 const tinyParts = { partSize: 64 * KiB, concurrency: 8 };
@@ -200,6 +200,47 @@ describe('provisionModels', () => {
       const bytes = await readFile(join(cacheDir, stored.model.folder, stored.model.name));
       expect(sha256Of(bytes)).toBe(stored.model.sha256);
     }
+  });
+
+  it('retries a part whose read failed, and still verifies the file', async () => {
+    // Prepare
+    const unet = await put('diffusion_models', 'unet.safetensors', 1024 * KiB);
+
+    // Act
+    const report = await provisionModels({
+      source: failingSource(source(), 5 * 64 * KiB, 2),
+      models: [unet.model],
+      cacheDir,
+      prefix,
+      download: tinyParts,
+    });
+
+    // Assess
+    expect(report.files.map((file) => file.outcome)).toEqual(['downloaded']);
+    expect(sha256Of(await readFile(join(cacheDir, 'diffusion_models/unet.safetensors')))).toBe(
+      unet.model.sha256,
+    );
+  });
+
+  it('fails with DOWNLOAD_FAILED when a part keeps failing, leaving no file at the final name', async () => {
+    // Prepare
+    const unet = await put('diffusion_models', 'unet.safetensors', 1024 * KiB);
+
+    // Act
+    const provisioning = provisionModels({
+      source: failingSource(source(), 5 * 64 * KiB, Number.POSITIVE_INFINITY),
+      models: [unet.model],
+      cacheDir,
+      prefix,
+      download: tinyParts,
+    });
+
+    // Assess
+    await expect(provisioning).rejects.toMatchObject({
+      code: 'DOWNLOAD_FAILED',
+      details: { start: 5 * 64 * KiB },
+    });
+    expect(await readdir(join(cacheDir, 'diffusion_models'))).toEqual([]);
   });
 
   it('fails with MODEL_UNAVAILABLE when the model bucket lacks the file', async () => {

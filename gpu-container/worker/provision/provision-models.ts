@@ -187,6 +187,9 @@ async function downloadVerified(
       ...(options.onBytes === undefined
         ? {}
         : { onBytes: (bytes: number) => options.onBytes?.(path, bytes) }),
+    }).catch(async (error: unknown) => {
+      await unlink(partial).catch(ignoreMissing);
+      throw error;
     });
     actual = result.sha256;
     if (actual === expected) {

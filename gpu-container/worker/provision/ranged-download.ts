@@ -105,6 +105,8 @@ export async function downloadRanged(options: RangedDownloadOptions): Promise<Ra
     const transfer = Promise.all(workers).then(() => {
       transferMs = performance.now() - started;
     });
+    // Its failure is reported through `workers` below; this only keeps it from being unhandled.
+    transfer.catch(() => {});
     const hashed =
       hashing === 'pipelined'
         ? hashPartsInOrder(options.path, plan, size, written, partWritten, signal).catch(fail)
