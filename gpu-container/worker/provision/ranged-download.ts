@@ -22,6 +22,7 @@ import { startFileHasher } from './file-hasher.js';
 const MiB = 1024 * 1024;
 const HASH_BUFFER_BYTES = 8 * MiB;
 const WRITE_BATCH_BYTES = 1 * MiB;
+const WRITES_IN_FLIGHT = 4;
 
 export type HashingMode = 'pipelined' | 'after';
 
@@ -144,40 +145,43 @@ async function fetchPart(
   const start = index * plan.partSize;
   const end = Math.min(options.size, start + plan.partSize) - 1;
   const attempts = options.attempts ?? 3;
+  const length = end - start + 1;
   for (let attempt = 1; ; attempt += 1) {
-    let position = start;
+    let received = 0;
+    let batchAt = start;
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
-    // Network chunks are small (16-64 KiB); one writev per MiB saves thread-pool round trips, and
-    // needs no copy into a bigger buffer (the event loop is the downloader's scarcest resource).
-    const flush = async () => {
-      const batch = pending;
+    const writes: Promise<void>[] = [];
+    // Network chunks are small (16-64 KiB): they are written a MiB at a time with one writev (no copy),
+    // and the writes overlap the reading, so the socket keeps flowing while the thread pool writes.
+    const flush = () => {
+      const write = writeFully(file, pending, batchAt, pendingBytes);
+      write.catch(() => {});
+      writes.push(write);
+      batchAt += pendingBytes;
       pending = [];
-      let offset = 0;
-      while (offset < pendingBytes) {
-        const { bytesWritten } = await file.writev(batch, position + offset);
-        offset += bytesWritten;
-        if (offset < pendingBytes) batch.splice(0, batch.length, Buffer.concat(batch).subarray(bytesWritten));
-      }
-      position += pendingBytes;
       pendingBytes = 0;
     };
     try {
       const body = await options.source.getRange(options.key, start, end, signal);
       for await (const chunk of body) {
-        if (position + pendingBytes + chunk.byteLength > end + 1) {
-          throw new Error(`part ${index} is longer than asked`);
-        }
+        if (received + chunk.byteLength > length) throw new Error(`part ${index} is longer than asked`);
         pending.push(chunk);
         pendingBytes += chunk.byteLength;
+        received += chunk.byteLength;
         options.onBytes?.(chunk.byteLength);
-        if (pendingBytes >= WRITE_BATCH_BYTES) await flush();
+        if (pendingBytes >= WRITE_BATCH_BYTES) {
+          flush();
+          if (writes.length >= WRITES_IN_FLIGHT) await writes.shift();
+        }
       }
-      if (pendingBytes > 0) await flush();
-      if (position !== end + 1) throw new Error(`part ${index} ended after ${position - start} bytes`);
+      if (pendingBytes > 0) flush();
+      await Promise.all(writes);
+      if (received !== length) throw new Error(`part ${index} ended after ${received} of ${length} bytes`);
       return;
     } catch (error) {
-      options.onBytes?.(start - position - pendingBytes);
+      await Promise.allSettled(writes);
+      options.onBytes?.(-received);
       if (signal.aborted) throw signal.reason ?? error;
       if (attempt >= attempts) {
         throw new DownloadFailedError(`could not download ${options.key} bytes=${start}-${end}`, {
@@ -187,6 +191,21 @@ async function fetchPart(
       }
       await sleep(100 * 2 ** attempt, undefined, { signal });
     }
+  }
+}
+
+/** Writes `bytes` bytes of `chunks` at `position`, going on after a short write. */
+async function writeFully(
+  file: FileHandle,
+  chunks: Uint8Array[],
+  position: number,
+  bytes: number,
+): Promise<void> {
+  let buffers = chunks;
+  for (let done = 0; done < bytes; ) {
+    const { bytesWritten } = await file.writev(buffers, position + done);
+    done += bytesWritten;
+    if (done < bytes) buffers = [Buffer.concat(buffers).subarray(bytesWritten)];
   }
 }
 
