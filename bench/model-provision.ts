@@ -25,10 +25,11 @@ import { localAwsClients } from '../cli/local/aws-clients.js';
 import type { ModelSource } from '../contracts/model-source.js';
 import { type ModelFile, provisionModels } from '../gpu-container/worker/provision/provision-models.js';
 import { type HashingMode, planParts } from '../gpu-container/worker/provision/ranged-download.js';
-import { startNetworkModelProxy } from './network-model-proxy.js';
+import { S3_LIKE, startNetworkModelProxy } from './network-model-proxy.js';
 
 const MiB = 1024 * 1024;
-const NETWORK = { latencyMs: 25, bytesPerSecond: 90e6 };
+/** The same network model as the frame-upload benchmark (docs/benchmarks.md, "Network model"). */
+const NETWORK = S3_LIKE;
 const BUCKET = 'heritage-models';
 
 /**
@@ -225,7 +226,7 @@ export async function benchModelProvision(
       return mbps(bytes, ms);
     };
     console.log(
-      `  ${lanes} lane(s); network model: ${NETWORK.latencyMs} ms per request, ${NETWORK.bytesPerSecond / 1e6} MB/s per connection; provisioner plan: ${plan.parts} parts of ${plan.partSize / MiB} MiB, ${plan.concurrency} connections`,
+      `  ${lanes} lane(s); network model: ${NETWORK.latencyMs} ms per request, ${(NETWORK.bytesPerSecond / 1e6).toFixed(1)} MB/s per connection; provisioner plan: ${plan.parts} parts of ${plan.partSize / MiB} MiB, ${plan.concurrency} connections`,
     );
     const singleStreamMBps = await run('single-stream GetObject (network model)', () =>
       singleStream(oneModelled, aws.modelBucket, key, file),
