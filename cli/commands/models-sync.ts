@@ -5,11 +5,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import cliProgress from 'cli-progress';
-import { ConfigInvalidError } from '../../contracts/errors.js';
+import { parseCommand } from '../args.js';
+import { UsageError } from '../exit-codes.js';
 import { localAwsClients } from '../local/aws-clients.js';
 import { type MirroredModel, mirrorModel } from '../models/mirror-model.js';
 import { type LearnedChecksum, readModelList, recordChecksums } from '../models/model-list.js';
@@ -31,10 +31,10 @@ to the model bucket (multipart, sha256 in the object metadata). Models already t
   --endpoint URL         a local stack (or AWS_ENDPOINT_URL)`;
 
 export async function modelsSync(args: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseCommand(
+    'models sync',
     args,
-    strict: true,
-    options: {
+    {
       manifest: { type: 'string', default: 'gpu-container/models.json' },
       bucket: { type: 'string' },
       prefix: { type: 'string' },
@@ -44,20 +44,19 @@ export async function modelsSync(args: string[]): Promise<void> {
       endpoint: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
-  });
+    { min: 0, max: 0, names: 'no arguments' },
+  );
   if (values.help === true) {
     process.stdout.write(`${MODELS_SYNC_USAGE}\n`);
     return;
   }
   const bucket = values.bucket ?? process.env.MODEL_BUCKET;
   if (bucket === undefined || bucket === '') {
-    throw new ConfigInvalidError('models sync needs --bucket or MODEL_BUCKET', {
-      details: { variable: 'MODEL_BUCKET' },
-    });
+    throw new UsageError('models sync: needs --bucket or MODEL_BUCKET');
   }
   const partSize = Number(values['part-size-mib']) * MiB;
   if (!Number.isInteger(partSize) || partSize < 5 * MiB) {
-    throw new ConfigInvalidError('--part-size-mib must be a whole number of at least 5');
+    throw new UsageError('models sync: --part-size-mib must be a whole number of at least 5');
   }
   const endpoint = values.endpoint ?? process.env.AWS_ENDPOINT_URL;
   const s3 = endpoint === undefined || endpoint === '' ? new S3Client({}) : localAwsClients(endpoint).s3;

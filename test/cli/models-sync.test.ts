@@ -81,7 +81,11 @@ describe('heritage models sync', () => {
     return path;
   }
 
-  async function sync(manifest: string, prefix: string): Promise<{ code: number | null; output: string }> {
+  async function sync(
+    manifest: string,
+    prefix: string,
+    env: Record<string, string> = {},
+  ): Promise<{ code: number | null; output: string }> {
     const child = spawn(
       process.execPath,
       [
@@ -104,6 +108,7 @@ describe('heritage models sync', () => {
           MODEL_BUCKET: emulator.modelBucket,
           HF_TOKEN: TOKEN,
           NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem'),
+          ...env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -202,9 +207,21 @@ describe('heritage models sync', () => {
     const result = await sync(manifest, 'wrong');
 
     // Assess
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(4);
     expect(result.output).toContain('does not match the manifest');
     await expect(metadataOf('wrong/vae/vae.safetensors')).rejects.toMatchObject({ name: 'NotFound' });
+  });
+
+  it('is a usage error (exit 2) without a model bucket', async () => {
+    // Prepare
+    const manifest = await writeManifest('nobucket.json', []);
+
+    // Act
+    const result = await sync(manifest, 'none', { MODEL_BUCKET: '' });
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.output).toContain('needs --bucket or MODEL_BUCKET');
   });
 
   it('never prints the token, even when the source echoes it back in an error', async () => {
@@ -217,7 +234,7 @@ describe('heritage models sync', () => {
     const result = await sync(manifest, 'echo');
 
     // Assess
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(4);
     expect(result.output).toContain('HTTP 403');
     expect(source.requests.at(-1)?.authorization).toBe(`Bearer ${TOKEN}`);
     expect(result.output).not.toContain(TOKEN);
