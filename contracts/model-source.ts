@@ -2,6 +2,8 @@
  * Port: where the provisioner reads model files from (the S3 model mirror in the cloud, the emulator
  * locally). Ranged reads are the unit, so one file can be fetched over many connections at once.
  */
+import { modelPath } from './model-manifest.js';
+
 export interface ModelObject {
   size: number;
   /** sha256 recorded by `heritage models sync` (object metadata), when there is one. */
@@ -17,7 +19,7 @@ export interface ModelSource {
 
 /** Object key of a model in the model bucket: <MODEL_PREFIX>/<folder>/<name>. */
 export function modelKey(prefix: string, model: { folder: string; name: string }): string {
-  const path = `${model.folder}/${model.name}`;
+  const path = modelPath(model);
   const trimmed = prefix.replace(/\/+$/, '');
   return trimmed === '' ? path : `${trimmed}/${path}`;
 }

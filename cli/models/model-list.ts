@@ -1,27 +1,12 @@
 /**
- * Reads and updates the model manifest file (gpu-container/models.json). Updating keeps every other
+ * Reads and updates the model manifest file (gpu-container/models.json, contracts/model-manifest.ts). Updating keeps every other
  * field as it is and only fills in a sha256 or a size that was unknown.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { z } from 'zod';
+import { type ModelManifest, ModelManifestSchema } from '../../contracts/model-manifest.js';
 
-// Minimal shape until contracts/model-manifest.ts (gpu branch) lands; then its ModelManifestSchema.
-const ModelListSchema = z.object({
-  version: z.literal(1),
-  models: z.array(
-    z.object({
-      name: z.string(),
-      folder: z.string(),
-      url: z.string(),
-      sha256: z.string().nullable(),
-      bytes: z.number().int().nullable(),
-    }),
-  ),
-});
-export type ModelList = z.infer<typeof ModelListSchema>;
-
-export async function readModelList(path: string): Promise<ModelList> {
-  return ModelListSchema.parse(JSON.parse(await readFile(path, 'utf8')));
+export async function readModelList(path: string): Promise<ModelManifest> {
+  return ModelManifestSchema.parse(JSON.parse(await readFile(path, 'utf8')));
 }
 
 export interface LearnedChecksum {

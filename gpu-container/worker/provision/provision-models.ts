@@ -9,18 +9,14 @@ import { mkdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ModelChecksumError, ModelUnavailableError } from '../../../contracts/errors.js';
+import type { ModelEntry } from '../../../contracts/model-manifest.js';
 import { type ModelSource, modelKey } from '../../../contracts/model-source.js';
 import { type CacheLockOptions, tryLock } from './cache-lock.js';
 import { downloadRanged, type HashingMode, type PartPlanOverrides } from './ranged-download.js';
 import { syncDirectory } from './sync-directory.js';
 
 /** The fields of a model manifest entry the provisioner needs. */
-export interface ModelFile {
-  name: string;
-  folder: string;
-  sha256: string | null;
-  bytes: number | null;
-}
+export type ModelFile = Pick<ModelEntry, 'name' | 'folder' | 'sha256' | 'bytes'>;
 
 export interface ProvisionOptions {
   source: ModelSource;
