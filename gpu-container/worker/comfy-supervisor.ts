@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EngineCrashedError } from '../../contracts/errors.js';
-import { waitForReady, watchProcess } from './comfy/comfy-process.js';
+import { type ProcessWatch, waitForReady, watchProcess } from './comfy/comfy-process.js';
 import { extraModelPathsYaml } from './extra-model-paths.js';
 
 /** Waits until ComfyUI at `url` answers; must fail at once (EngineCrashedError) if `child` exits first. */
@@ -74,6 +74,34 @@ export class ComfySupervisor {
 
   get restarts(): number {
     return this.restartCount;
+  }
+
+  /**
+   * A watch that always follows the current ComfyUI process, across restarts, so the client's
+   * fail-fast on a dead process keeps working after the supervisor replaced it.
+   */
+  watch(): ProcessWatch {
+    let cached: { child: ChildProcess; watch: ProcessWatch } | undefined;
+    const current = (): ProcessWatch => {
+      const child = this.child;
+      if (child === undefined) throw new EngineCrashedError('ComfyUI has not been started');
+      if (cached?.child !== child) {
+        cached?.watch.dispose();
+        cached = { child, watch: watchProcess(child) };
+      }
+      return cached.watch;
+    };
+    return {
+      get pid() {
+        return current().pid;
+      },
+      get exited() {
+        return current().exited;
+      },
+      hasExited: () => current().hasExited(),
+      onExit: (listener) => current().onExit(listener),
+      dispose: () => cached?.watch.dispose(),
+    };
   }
 
   /** Starts ComfyUI and resolves once it answers; rejects with EngineCrashedError if it dies first. */

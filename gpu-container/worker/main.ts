@@ -13,8 +13,10 @@ import { SqsWorkQueue } from '../../adapters/aws/sqs-work-queue.js';
 import { ObjectStatusStore } from '../../adapters/status/object-status-store.js';
 import { isHeritageError } from '../../contracts/errors.js';
 import { loadWorkerConfig, type WorkerConfig } from './config.js';
+import type { FrameEngine } from './engine.js';
 import { resolveFfmpegPath } from './ffmpeg.js';
 import { describeError, type WorkerLog } from './log.js';
+import { type ManagedComfy, startManagedComfy } from './managed-comfy.js';
 import type { RunJobDeps } from './run-job.js';
 import { selectEngine } from './select-engine.js';
 import { runWorkerLoop } from './worker-loop.js';
@@ -34,20 +36,24 @@ function workerLog(logger: Logger): WorkerLog {
   };
 }
 
-async function buildDeps(config: WorkerConfig, log: WorkerLog): Promise<RunJobDeps> {
+function buildDeps(
+  config: WorkerConfig,
+  engine: FrameEngine,
+  ffmpegPath: string,
+  log: WorkerLog,
+): RunJobDeps {
   const common = {
     ...(config.AWS_ENDPOINT_URL === undefined ? {} : { endpoint: config.AWS_ENDPOINT_URL }),
     ...(config.AWS_REGION === undefined ? {} : { region: config.AWS_REGION }),
   };
   const s3 = new S3Client({ ...common, forcePathStyle: config.AWS_ENDPOINT_URL !== undefined });
   const store = new S3ObjectStore(s3, config.REQUEST_BUCKET);
-  const ffmpegPath = resolveFfmpegPath(config.FFMPEG_PATH);
   return {
     store,
     queue: new SqsWorkQueue(new SQSClient(common), config.WORK_QUEUE_URL),
     events: new SnsEventPublisher(new SNSClient(common), config.COMPLETIONS_TOPIC_ARN),
     statuses: new ObjectStatusStore(store),
-    engine: await selectEngine(config, ffmpegPath, log),
+    engine,
     log,
     ffmpegPath,
     workerId: config.WORKER_ID ?? process.env.AWS_BATCH_JOB_ID ?? `${hostname()}-${process.pid}`,
@@ -80,26 +86,49 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   let config: WorkerConfig;
   let deps: RunJobDeps;
+  let managed: ManagedComfy | undefined;
+  let gaveUp = false;
   try {
     config = loadWorkerConfig();
-    deps = await buildDeps(config, log);
+    const ffmpegPath = resolveFfmpegPath(config.FFMPEG_PATH);
+    // Without COMFYUI_URL but with COMFYUI_DIR (the GPU image), the worker runs ComfyUI itself.
+    if (config.COMFYUI_URL === undefined && config.COMFYUI_DIR !== undefined) {
+      managed = await startManagedComfy(config, process.env, log, (error) => {
+        gaveUp = true;
+        log.error('ComfyUI keeps dying: this worker stops so that another host takes the work', {
+          error: describeError(error),
+        });
+        shutdown.abort(error);
+      });
+    }
+    const engine = managed?.engine ?? (await selectEngine(config, ffmpegPath, log));
+    deps = buildDeps(config, engine, ffmpegPath, log);
   } catch (error) {
     log.error('worker cannot start', { error: describeError(error) });
+    await managed?.supervisor.stop();
     return isHeritageError(error) && error.code === 'CONFIG_INVALID' ? 2 : 1;
   }
-  if (shutdown.signal.aborted) return 0;
+  if (shutdown.signal.aborted) {
+    await managed?.supervisor.stop();
+    return 0;
+  }
   log.info('worker started', { engine: deps.engine.name, worker_id: deps.workerId });
   try {
     const exit = await runWorkerLoop(
       deps,
-      { idleTimeoutMs: config.IDLE_TIMEOUT_SECONDS * 1000 },
+      {
+        idleTimeoutMs: config.IDLE_TIMEOUT_SECONDS * 1000,
+        ...(managed === undefined ? {} : { provisionMs: managed.provisionMs }),
+      },
       shutdown.signal,
     );
     log.info('worker exiting', { ...exit });
-    return 0;
+    return gaveUp ? 1 : 0;
   } catch (error) {
     log.error('worker failed', { error: describeError(error) });
     return 1;
+  } finally {
+    await managed?.supervisor.stop();
   }
 }
 

@@ -86,7 +86,7 @@ describe('gpu-container/Dockerfile', () => {
     const users = parsed.filter((i) => i.keyword === 'USER').map((i) => i.args);
 
     expect(users.at(-1)).toBe('heritage');
-    expect(parsed.find((i) => i.keyword === 'ENTRYPOINT')?.args).toMatch(/^\["\/usr\/bin\/tini", "--",/);
+    expect(parsed.find((i) => i.keyword === 'ENTRYPOINT')?.args).toMatch(/^\["\/usr\/bin\/tini", "--"/);
     expect(parsed.find((i) => i.keyword === 'CMD')?.args).toContain('/opt/heritage/worker/main.mjs');
     expect(parsed.some((i) => i.keyword === 'HEALTHCHECK')).toBe(true);
   });

@@ -137,4 +137,20 @@ describe('ComfySupervisor', () => {
     await expect(starting).rejects.toMatchObject({ code: 'ENGINE_CRASHED' });
     expect(await launched()).toHaveLength(1);
   });
+  it('gives the client a process watch that follows ComfyUI across a restart', async () => {
+    // Prepare
+    const comfy = await supervise();
+    await comfy.start();
+    const watch = comfy.watch();
+    const firstPid = watch.pid;
+
+    // Act
+    await kill(comfy);
+    await comfy.ensureRunning();
+
+    // Assess
+    expect(watch.pid).not.toBe(firstPid);
+    expect(watch.pid).toBe(comfy.process?.pid);
+    expect(watch.hasExited()).toBe(false);
+  });
 });

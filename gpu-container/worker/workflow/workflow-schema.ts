@@ -66,7 +66,10 @@ export const BindingsSchema = z
         z
           .object({
             file: z.string().min(1).describe('Model file name as the template names it'),
-            folder: z.string().min(1).describe('Folder relative to the ComfyUI directory'),
+            folder: z
+              .string()
+              .min(1)
+              .describe('Folder under the model root (MODEL_CACHE_DIR), as in the model manifest'),
           })
           .strict(),
       )
