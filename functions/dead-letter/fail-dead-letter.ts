@@ -10,10 +10,10 @@ import { REQUEST_ID_PATTERN } from '../../contracts/keys.js';
 import type { Manifest } from '../../contracts/manifest.js';
 import type { EventPublisher, ObjectStore, StatusStore } from '../../contracts/ports.js';
 import { isTerminal, type StatusDocument } from '../../contracts/status.js';
+import { publishTerminalEvent } from '../../contracts/terminal-event.js';
 import { WorkMessageSchema } from '../../contracts/work-message.js';
 import { failureEvent } from '../failure-event.js';
 import { countMetric, requestLogger } from '../observability.js';
-import { publishTerminalEvent } from '../terminal-event.js';
 
 export interface DeadLetterDeps {
   bucket: string;

@@ -7,11 +7,11 @@
 import { type ErrorInfo, RetriesExhaustedError } from '../../contracts/errors.js';
 import { parseInboxManifestKey } from '../../contracts/keys.js';
 import type { StatusDocument } from '../../contracts/status.js';
+import { publishTerminalEvent } from '../../contracts/terminal-event.js';
 import type { ObjectCreated } from '../dispatch/read-s3-event.js';
 import { tryReadManifest } from '../dispatch/validate-request.js';
 import { failureEvent } from '../failure-event.js';
 import { countMetric, requestLogger } from '../observability.js';
-import { publishTerminalEvent } from '../terminal-event.js';
 import type { DeadLetter, DeadLetterDeps, DeadLetterResult } from './fail-dead-letter.js';
 
 function requestIdOf(deps: DeadLetterDeps, object: ObjectCreated): string | undefined {

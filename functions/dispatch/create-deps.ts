@@ -1,12 +1,10 @@
 /** Wires dispatch to AWS from its configuration: called once, on the first invocation. */
 import { BatchWorkerLauncher } from '../../adapters/aws/batch-worker-launcher.js';
-import { S3ObjectStore } from '../../adapters/aws/s3-object-store.js';
-import { SnsEventPublisher } from '../../adapters/aws/sns-event-publisher.js';
 import { SqsWorkQueue } from '../../adapters/aws/sqs-work-queue.js';
-import { ObjectStatusStore } from '../../adapters/status/object-status-store.js';
+import { DEFAULT_OUTBOX_LEASE_MS } from '../../contracts/terminal-event.js';
 import { createAwsClients } from '../aws-clients.js';
 import { createObservability } from '../observability.js';
-import { DEFAULT_OUTBOX_LEASE_MS } from '../terminal-event.js';
+import { createRequestStores } from '../request-stores.js';
 import { loadDispatchConfig } from './config.js';
 import type { IntakeDeps } from './process-intake.js';
 
@@ -14,13 +12,9 @@ export function createDispatchDeps(env: Record<string, string | undefined> = pro
   const config = loadDispatchConfig(env);
   const { logger, metrics, tracer } = createObservability(config.POWERTOOLS_SERVICE_NAME);
   const aws = createAwsClients(tracer, config.AWS_ENDPOINT_URL);
-  const objects = new S3ObjectStore(aws.s3, config.REQUEST_BUCKET);
   return {
-    bucket: config.REQUEST_BUCKET,
-    objects,
-    statuses: new ObjectStatusStore(objects),
+    ...createRequestStores(aws, config),
     workQueue: new SqsWorkQueue(aws.sqs, config.WORK_QUEUE_URL),
-    events: new SnsEventPublisher(aws.sns, config.COMPLETIONS_TOPIC_ARN),
     launcher: new BatchWorkerLauncher({
       batch: aws.batch,
       jobQueue: config.JOB_QUEUE,

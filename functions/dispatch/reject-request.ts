@@ -4,9 +4,9 @@
  */
 import type { ErrorInfo, HeritageError } from '../../contracts/errors.js';
 import type { Manifest } from '../../contracts/manifest.js';
+import { type PublishOutcome, publishTerminalEvent } from '../../contracts/terminal-event.js';
 import { failureEvent } from '../failure-event.js';
 import { countMetric } from '../observability.js';
-import { type PublishOutcome, publishTerminalEvent } from '../terminal-event.js';
 import type { DispatchContext } from './dispatch-context.js';
 
 export async function publishRejection(

@@ -5,9 +5,9 @@
 import { TransientError } from '../../contracts/errors.js';
 import { type Manifest, resolveSeed } from '../../contracts/manifest.js';
 import type { StatusRecord } from '../../contracts/ports.js';
+import { publishTerminalEvent } from '../../contracts/terminal-event.js';
 import { failureEvent } from '../failure-event.js';
 import { countMetric } from '../observability.js';
-import { publishTerminalEvent } from '../terminal-event.js';
 import { enqueueWork, takeOverClaim } from './claim-request.js';
 import type { DispatchContext, DispatchResult } from './dispatch-context.js';
 import { publishRejection } from './reject-request.js';

@@ -14,10 +14,10 @@ import type {
   WorkQueue,
 } from '../../contracts/ports.js';
 import type { StatusDocument } from '../../contracts/status.js';
+import { publishTerminalEvent } from '../../contracts/terminal-event.js';
 import { type ScaleDecision, scaleWorkers } from '../dispatch/scale-workers.js';
 import { failureEvent } from '../failure-event.js';
 import { countMetric, requestLogger } from '../observability.js';
-import { publishTerminalEvent } from '../terminal-event.js';
 
 export interface ReconcileDeps {
   bucket: string;
