@@ -52,4 +52,48 @@ describe('fault proxy', () => {
 
     expect(new TextDecoder().decode((await aws.objects.get('outputs/retry/a.txt'))?.body)).toBe('a');
   });
+
+  it('holds a matching call until released, then forwards it', async () => {
+    // Prepare
+    const clients = localAwsClients(proxy.endpoint);
+    proxy.inject({ service: 's3', operation: 'PUT', key: /^outputs\/held\//, kind: 'hold', times: 1 });
+    const put = clients.s3.send(
+      new PutObjectCommand({ Bucket: aws.bucket, Key: 'outputs/held/a.txt', Body: 'held' }),
+    );
+    while (proxy.held().length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+
+    // Act
+    const stored = await aws.objects.get('outputs/held/a.txt');
+    const [call] = proxy.held();
+    call?.release();
+    await put;
+
+    // Assess
+    expect(stored).toBeUndefined();
+    expect(call).toMatchObject({ service: 's3', operation: 'PUT', key: 'outputs/held/a.txt' });
+    expect(new TextDecoder().decode((await aws.objects.get('outputs/held/a.txt'))?.body)).toBe('held');
+    expect(proxy.held()).toEqual([]);
+  });
+
+  it('drops a held call whose client went away', async () => {
+    // Prepare
+    const clients = localAwsClients(proxy.endpoint, { maxAttempts: 1 });
+    proxy.inject({ service: 's3', operation: 'PUT', key: /^outputs\/dropped\//, kind: 'hold', times: 1 });
+    const abort = new AbortController();
+    const put = clients.s3
+      .send(new PutObjectCommand({ Bucket: aws.bucket, Key: 'outputs/dropped/a.txt', Body: 'x' }), {
+        abortSignal: abort.signal,
+      })
+      .catch((error: unknown) => error);
+    while (proxy.held().length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+
+    // Act
+    abort.abort();
+    await put;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    proxy.held()[0]?.release();
+
+    // Assess
+    expect(await aws.objects.get('outputs/dropped/a.txt')).toBeUndefined();
+  });
 });

@@ -2,12 +2,14 @@
  * A fault-injecting HTTP proxy for the local stack: it sits in front of the emulator endpoint and answers
  * chosen S3, SQS or SNS calls with the error bodies the real services send (500 InternalError, 503
  * SlowDown, throttling), so the SDK's retry and our own error handling are exercised over the wire.
+ * A `hold` fault parks a matching call until the test releases it: that is how a worker is killed at an
+ * exact point (during a frame upload, after result.json but before its event).
  */
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export type Service = 's3' | 'sqs' | 'sns';
-export type FaultKind = 'internal-error' | 'throttle';
+export type FaultKind = 'internal-error' | 'throttle' | 'hold';
 
 export interface FaultRule {
   service: Service;
@@ -15,14 +17,27 @@ export interface FaultRule {
   operation?: string;
   /** S3 only: the object key must match. */
   key?: RegExp;
+  /** S3 only: true matches ranged GETs only (dispatch's header probes), false whole-object ones only. */
+  ranged?: boolean;
   kind: FaultKind;
   /** Fault this many matching calls, then let them through. */
   times: number;
 }
 
+/** A call parked by a `hold` fault. */
+export interface HeldCall {
+  service: Service;
+  operation: string;
+  key?: string;
+  /** Forwards the call if its client is still connected; a killed client's call is dropped. */
+  release(): void;
+}
+
 export interface FaultProxy {
   endpoint: string;
   inject(rule: FaultRule): void;
+  /** Calls parked by `hold` faults and not released yet. */
+  held(): HeldCall[];
   /** How many faults were injected, by service and kind. */
   injected(): Record<string, number>;
   close(): Promise<void>;
@@ -32,6 +47,7 @@ interface Classified {
   service: Service;
   operation: string;
   key?: string;
+  ranged?: boolean;
 }
 
 function classify(req: IncomingMessage, body: Buffer): Classified {
@@ -50,10 +66,13 @@ function classify(req: IncomingMessage, body: Buffer): Classified {
   }
   const path = new URL(req.url ?? '/', 'http://proxy').pathname;
   const key = decodeURIComponent(path.split('/').slice(2).join('/'));
-  return { service: 's3', operation: req.method ?? 'GET', key };
+  return { service: 's3', operation: req.method ?? 'GET', key, ranged: req.headers.range !== undefined };
 }
 
-function faultResponse(service: Service, kind: FaultKind): { status: number; type: string; body: string } {
+function faultResponse(
+  service: Service,
+  kind: Exclude<FaultKind, 'hold'>,
+): { status: number; type: string; body: string } {
   if (service === 's3') {
     return kind === 'throttle'
       ? {
@@ -93,6 +112,7 @@ export async function startFaultProxy(upstreamEndpoint: string): Promise<FaultPr
   const upstream = new URL(upstreamEndpoint);
   const rules: FaultRule[] = [];
   const counts: Record<string, number> = {};
+  const parked = new Set<HeldCall>();
 
   function matching(call: Classified): FaultRule | undefined {
     return rules.find(
@@ -100,7 +120,8 @@ export async function startFaultProxy(upstreamEndpoint: string): Promise<FaultPr
         rule.times > 0 &&
         rule.service === call.service &&
         (rule.operation === undefined || rule.operation === call.operation) &&
-        (rule.key === undefined || (call.key !== undefined && rule.key.test(call.key))),
+        (rule.key === undefined || (call.key !== undefined && rule.key.test(call.key))) &&
+        (rule.ranged === undefined || rule.ranged === call.ranged),
     );
   }
 
@@ -115,6 +136,18 @@ export async function startFaultProxy(upstreamEndpoint: string): Promise<FaultPr
         rule.times -= 1;
         const name = `${call.service}:${rule.kind}`;
         counts[name] = (counts[name] ?? 0) + 1;
+        if (rule.kind === 'hold') {
+          const held: HeldCall = {
+            ...call,
+            release: () => {
+              parked.delete(held);
+              if (res.destroyed || req.socket.destroyed) return;
+              forward(req, res, body);
+            },
+          };
+          parked.add(held);
+          return;
+        }
         const fault = faultResponse(call.service, rule.kind);
         res.writeHead(fault.status, {
           'content-type': fault.type,
@@ -123,20 +156,24 @@ export async function startFaultProxy(upstreamEndpoint: string): Promise<FaultPr
         res.end(fault.body);
         return;
       }
-      const out = request(
-        new URL(req.url ?? '/', upstream),
-        { method: req.method, headers: { ...req.headers, host: upstream.host } },
-        (upstreamRes) => {
-          res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-          upstreamRes.pipe(res);
-        },
-      );
-      out.on('error', (error) => {
-        if (!res.headersSent) res.writeHead(502);
-        res.end(error.message);
-      });
-      out.end(body);
+      forward(req, res, body);
     });
+  }
+
+  function forward(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+    const out = request(
+      new URL(req.url ?? '/', upstream),
+      { method: req.method, headers: { ...req.headers, host: upstream.host } },
+      (upstreamRes) => {
+        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+        upstreamRes.pipe(res);
+      },
+    );
+    out.on('error', (error) => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end(error.message);
+    });
+    out.end(body);
   }
 
   const server = createServer(handle);
@@ -146,8 +183,10 @@ export async function startFaultProxy(upstreamEndpoint: string): Promise<FaultPr
     endpoint: `http://127.0.0.1:${port}`,
     inject: (rule) => rules.push({ ...rule }),
     injected: () => ({ ...counts }),
+    held: () => [...parked],
     close: () =>
       new Promise<void>((resolve) => {
+        for (const call of [...parked]) parked.delete(call);
         server.closeAllConnections();
         server.close(() => resolve());
       }),
