@@ -29,6 +29,11 @@ export interface LocalStackOptions extends LocalAwsOptions {
   /** Called for errors in the background loops (bridge, pollers); they keep running. */
   onError?: (source: string, error: unknown) => void;
   onWorkerExit?: (exit: WorkerExit) => void;
+  /**
+   * Puts something between the deployables (workers, functions) and the AWS stand-in, such as the
+   * fault-injecting proxy of the chaos suite: given the stand-in's endpoint, returns the one they use.
+   */
+  interpose?: (endpoint: string) => Promise<string>;
 }
 
 export interface LocalStack {
@@ -71,6 +76,9 @@ export function localEnvironment(aws: LocalAws, options: LocalStackOptions): Rec
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     ...(options.comfyUiUrl === undefined ? {} : { COMFYUI_URL: options.comfyUiUrl }),
+    ...(options.workVisibilitySeconds === undefined
+      ? {}
+      : { WORK_VISIBILITY_SECONDS: String(options.workVisibilitySeconds) }),
   };
 }
 
@@ -91,7 +99,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // The work queue's visibility is the request timeout plus room to upload, as the cloud stack sets it.
   const aws = await startLocalAws({ workVisibilitySeconds: requestTimeoutSeconds + 120, ...options });
   const clients = localAwsClients(aws.endpoint);
-  const env = localEnvironment(aws, options);
+  const endpoint = options.interpose === undefined ? aws.endpoint : await options.interpose(aws.endpoint);
+  const env = localEnvironment({ ...aws, endpoint }, options);
   const workDir = options.workDir ?? join(tmpdir(), `heritage-local-${process.pid}`);
   const report = (source: string) => (error: unknown) => options.onError?.(source, error);
   const launcher = new LocalWorkerLauncher({

@@ -43,6 +43,13 @@ export class LocalWorkerLauncher implements WorkerLauncher {
     return this.children.size;
   }
 
+  /** Process ids of the live workers by worker id (WORKER_ID, recorded in status.json). */
+  workerPids(): Map<string, number> {
+    const pids = new Map<string, number>();
+    for (const [workerId, child] of this.children) if (child.pid !== undefined) pids.set(workerId, child.pid);
+    return pids;
+  }
+
   async launch(count: number): Promise<number> {
     if (this.closed) return 0;
     const room = Math.max(0, this.options.maxWorkers - this.children.size);

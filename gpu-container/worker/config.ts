@@ -45,6 +45,15 @@ export const WorkerConfigSchema = z.object({
   AWS_REGION: optionalString.describe('Region of the clients; the SDK default chain applies when absent.'),
   FFMPEG_PATH: optionalString.describe('ffmpeg binary; the npm-shipped one when absent.'),
   WORKER_ID: optionalString.describe('Recorded in status.json; the Batch job id in the cloud.'),
+  WORK_VISIBILITY_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(5)
+    .max(12 * 60 * 60)
+    .optional()
+    .describe(
+      "Visibility a received message gets and each heartbeat renews; REQUEST_TIMEOUT_SECONDS + 120 when absent. Short in fault drills, so a killed worker's request comes back quickly.",
+    ),
   UPLOAD_CONCURRENCY: z.coerce
     .number()
     .int()

@@ -48,6 +48,9 @@ function buildDeps(
   };
   const s3 = new S3Client({ ...common, forcePathStyle: config.AWS_ENDPOINT_URL !== undefined });
   const store = new S3ObjectStore(s3, config.REQUEST_BUCKET);
+  const visibilitySeconds =
+    config.WORK_VISIBILITY_SECONDS ??
+    Math.min(config.REQUEST_TIMEOUT_SECONDS + VISIBILITY_MARGIN_SECONDS, SQS_MAX_VISIBILITY_SECONDS);
   return {
     store,
     queue: new SqsWorkQueue(new SQSClient(common), config.WORK_QUEUE_URL),
@@ -59,11 +62,9 @@ function buildDeps(
     workerId: config.WORKER_ID ?? process.env.AWS_BATCH_JOB_ID ?? `${hostname()}-${process.pid}`,
     workDir: config.WORK_DIR,
     requestTimeoutMs: config.REQUEST_TIMEOUT_SECONDS * 1000,
-    visibilitySeconds: Math.min(
-      config.REQUEST_TIMEOUT_SECONDS + VISIBILITY_MARGIN_SECONDS,
-      SQS_MAX_VISIBILITY_SECONDS,
-    ),
-    heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+    visibilitySeconds,
+    // Three beats per visibility window at least, so one late beat does not let the message go.
+    heartbeatIntervalMs: Math.min(HEARTBEAT_INTERVAL_MS, (visibilitySeconds * 1000) / 3),
     uploadConcurrency: config.UPLOAD_CONCURRENCY,
   };
 }
