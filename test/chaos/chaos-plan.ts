@@ -1,0 +1,87 @@
+/**
+ * Which fault each request of a chaos drill gets, from a seed: the same seed gives the same plan, so a
+ * failing drill can be run again exactly.
+ */
+
+/** Faults aimed at one request, and the outcome the request must still reach. */
+export const REQUEST_FAULTS = {
+  none: { expect: 'succeeded' },
+  /** SIGKILL while the worker downloads the inputs (its GET of the start image is held). */
+  'kill-download': { expect: 'succeeded', minAttempts: 2 },
+  /** SIGKILL while the preview engine's ffmpeg renders. */
+  'kill-inference': { expect: 'succeeded', minAttempts: 2 },
+  /** SIGKILL while a frame upload is in flight (held). */
+  'kill-upload': { expect: 'succeeded', minAttempts: 2 },
+  /** SIGKILL after result.json and status `succeeded`, before the event (the outbox write is held). */
+  'kill-before-event': { expect: 'succeeded' },
+  /** SIGTERM while a frame upload is in flight: the worker hands the request back. */
+  'term-upload': { expect: 'succeeded', minAttempts: 2 },
+  /** The engine (ffmpeg) is killed mid-render: ENGINE_CRASHED, retried after a backoff. */
+  'engine-crash': { expect: 'succeeded', minAttempts: 2, logged: 'ENGINE_CRASHED' },
+  /** Every attempt's worker is killed mid-upload until the message dead-letters. */
+  'kill-every-attempt': { expect: 'failed', code: 'WORKER_CRASHED', minAttempts: 3 },
+  /** S3 answers 500 to the first tries of a frame PUT; the SDK retries through it. */
+  'upload-transient': { expect: 'succeeded' },
+  /** S3 answers 500 to every try of a frame PUT: the request fails with UPLOAD_FAILED. */
+  'upload-broken': { expect: 'failed', code: 'UPLOAD_FAILED' },
+  /** The manifest notification arrives twice, concurrently. */
+  'duplicate-x2': { expect: 'succeeded' },
+  /** The manifest notification arrives three times, concurrently. */
+  'duplicate-x3': { expect: 'succeeded' },
+  /** The client uploads the manifest again while its request runs. */
+  'manifest-replaced': { expect: 'succeeded' },
+} as const satisfies Record<
+  string,
+  {
+    expect: 'succeeded' | 'failed';
+    code?: string;
+    /** Workers that must have taken the request: proof that the fault hit a run in progress. */
+    minAttempts?: number;
+    /** An error code the worker must have logged for the request (a retried failure has no event). */
+    logged?: string;
+  }
+>;
+
+export type RequestFault = keyof typeof REQUEST_FAULTS;
+
+export interface PlannedRequest {
+  requestId: string;
+  fault: RequestFault;
+}
+
+/** mulberry32: a small, well-known seeded generator; Math.random cannot be replayed. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Every fault at least once when there are enough requests, the rest drawn at random; then shuffled.
+ * The ids carry the fault so a worker log line points straight at the drill's intent.
+ */
+export function planDrill(requests: number, seed: number): PlannedRequest[] {
+  const random = seededRandom(seed);
+  const kinds = Object.keys(REQUEST_FAULTS) as RequestFault[];
+  const faults: RequestFault[] = [];
+  for (let i = 0; i < requests; i++) {
+    faults.push(
+      i < kinds.length
+        ? (kinds[i] as RequestFault)
+        : (kinds[Math.floor(random() * kinds.length)] as RequestFault),
+    );
+  }
+  for (let i = faults.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [faults[i], faults[j]] = [faults[j] as RequestFault, faults[i] as RequestFault];
+  }
+  return faults.map((fault, i) => ({
+    requestId: `chaos-${seed}-${String(i + 1).padStart(4, '0')}-${fault}`,
+    fault,
+  }));
+}

@@ -1,0 +1,98 @@
+/**
+ * The hands of the chaos drill: kills a request's worker at an exact point (a call parked by the fault
+ * proxy), kills its engine, and sends S3 notifications again. Each returns once the fault happened.
+ */
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { LocalStack } from '../../cli/local/local-stack.js';
+import type { FaultProxy, HeldCall } from '../support/fault-proxy.js';
+
+export interface SabotageContext {
+  stack: LocalStack;
+  proxy: FaultProxy;
+  /** Gives up waiting for a condition once this aborts (the drill is over). */
+  stop: AbortSignal;
+}
+
+export class SabotageTimeout extends Error {}
+
+async function until<T>(ctx: SabotageContext, what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  while (!ctx.stop.aborted) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await sleep(25);
+  }
+  throw new SabotageTimeout(`gave up waiting for ${what}`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The pid of the worker that holds the request now, from status.json's worker_id. */
+async function workerPid(ctx: SabotageContext, requestId: string): Promise<number> {
+  return until(ctx, `the worker of ${requestId}`, async () => {
+    const record = await ctx.stack.statuses.read(requestId);
+    const workerId = record?.status.worker_id;
+    return workerId === undefined ? undefined : ctx.stack.launcher.workerPids().get(workerId);
+  });
+}
+
+/** Direct children of a process, from /proc (Linux). */
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return '';
+  }
+}
+
+/** Sends `signal` to the worker once the parked call appears, waits for the worker to exit, then drops the call. */
+export async function killAtHeldCall(
+  ctx: SabotageContext,
+  requestId: string,
+  key: RegExp,
+  signal: NodeJS.Signals,
+): Promise<void> {
+  const held: HeldCall = await until(ctx, `a held call on ${key}`, async () =>
+    ctx.proxy.held().find((call) => call.key !== undefined && key.test(call.key)),
+  );
+  const pid = await workerPid(ctx, requestId);
+  process.kill(pid, signal);
+  await until(ctx, `worker ${pid} to exit`, async () => (alive(pid) ? undefined : true));
+  held.release();
+}
+
+/** SIGKILLs the request's engine (the preview's ffmpeg) while it renders, or its worker with `worker`. */
+export async function killDuringRender(
+  ctx: SabotageContext,
+  requestId: string,
+  target: 'engine' | 'worker',
+): Promise<void> {
+  const { pid, ffmpeg } = await until(ctx, `the engine of ${requestId}`, async () => {
+    const record = await ctx.stack.statuses.read(requestId);
+    const workerId = record?.status.worker_id;
+    const pid = workerId === undefined ? undefined : ctx.stack.launcher.workerPids().get(workerId);
+    if (pid === undefined || record?.status.state !== 'running') return undefined;
+    const ffmpeg = childPids(pid).find((child) => commandLine(child).includes('ffmpeg'));
+    return ffmpeg === undefined ? undefined : { pid, ffmpeg };
+  });
+  process.kill(target === 'engine' ? ffmpeg : pid, 'SIGKILL');
+}

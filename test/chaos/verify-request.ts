@@ -1,0 +1,95 @@
+/**
+ * The promises of design.md §7, checked for one request after a drill: exactly one terminal event, a
+ * status that agrees with it, and outputs that match the outcome.
+ */
+import sharp from 'sharp';
+import type { LocalStack } from '../../cli/local/local-stack.js';
+import type { CompletionEvent } from '../../contracts/event.js';
+import { requestKeys } from '../../contracts/keys.js';
+import { ResultSchema } from '../../contracts/result.js';
+import { type PlannedRequest, REQUEST_FAULTS } from './chaos-plan.js';
+
+export interface RequestVerdict extends PlannedRequest {
+  events: number;
+  state: string | undefined;
+  errorCode: string | undefined;
+  attempts: number | undefined;
+  /** Empty when every promise held. */
+  problems: string[];
+}
+
+async function checkOutputs(stack: LocalStack, event: CompletionEvent, problems: string[]): Promise<void> {
+  const keys = requestKeys(event.request_id);
+  const stored = await stack.objects.get(keys.result);
+  if (event.status !== 'succeeded') {
+    if (stored !== undefined) problems.push(`a ${event.status} request has result.json`);
+    return;
+  }
+  if (stored === undefined) {
+    problems.push('succeeded without result.json');
+    return;
+  }
+  const result = ResultSchema.safeParse(JSON.parse(new TextDecoder().decode(stored.body)));
+  if (!result.success) problems.push('result.json does not match its schema');
+  const count = event.frames?.count ?? 0;
+  for (let n = 1; n <= count; n++) {
+    const frame = await stack.objects.get(keys.frame(n));
+    if (frame === undefined) {
+      problems.push(`frame ${n} of ${count} is missing`);
+      continue;
+    }
+    const meta = await sharp(frame.body)
+      .metadata()
+      .catch(() => undefined);
+    if (
+      meta?.format !== 'png' ||
+      meta.width !== event.frames?.width ||
+      meta.height !== event.frames?.height
+    ) {
+      problems.push(`frame ${n} does not decode as a ${event.frames?.width}x${event.frames?.height} PNG`);
+    }
+  }
+}
+
+export async function verifyRequest(
+  stack: LocalStack,
+  planned: PlannedRequest,
+  events: CompletionEvent[],
+  workerLogs: string[],
+): Promise<RequestVerdict> {
+  const problems: string[] = [];
+  const record = await stack.statuses.read(planned.requestId);
+  const state = record?.status.state;
+  const [event] = events;
+  if (events.length === 0) problems.push('lost: no terminal event');
+  if (events.length > 1) problems.push(`duplicate: ${events.length} terminal events`);
+  if (event !== undefined) {
+    if (state !== event.status) problems.push(`status ${state} disagrees with the ${event.status} event`);
+    const expected: { expect: string; code?: string; minAttempts?: number; logged?: string } =
+      REQUEST_FAULTS[planned.fault];
+    const { logged } = expected;
+    if (
+      logged !== undefined &&
+      !workerLogs.some((line) => line.includes(planned.requestId) && line.includes(`"${logged}"`))
+    ) {
+      problems.push(`no worker logged ${logged} for it`);
+    }
+    const attempts = record?.status.attempt ?? 0;
+    if (attempts < (expected.minAttempts ?? 0)) {
+      problems.push(`taken ${attempts} time(s); the fault should have made it ${expected.minAttempts}`);
+    }
+    if (event.status !== expected.expect) problems.push(`ended ${event.status}, expected ${expected.expect}`);
+    if (expected.code !== undefined && event.error?.code !== expected.code) {
+      problems.push(`error ${event.error?.code}, expected ${expected.code}`);
+    }
+    await checkOutputs(stack, event, problems);
+  }
+  return {
+    ...planned,
+    events: events.length,
+    state,
+    errorCode: event?.error?.code,
+    attempts: record?.status.attempt,
+    problems,
+  };
+}
