@@ -10,6 +10,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../contracts/metrics.js';
+import { type CheckovSkip, LOG_GROUP_KMS_SKIP, skipCheckov } from './checkov.js';
 
 export interface HeritageFunctionProps {
   /** Path of the handler module, e.g. functions/dispatch/handler.ts. */
@@ -27,6 +28,25 @@ export interface HeritageFunctionProps {
 const ESM_REQUIRE_SHIM =
   "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
 
+/** Checks that do not fit Heritage's control-plane functions, for the reasons given. */
+export const HERITAGE_FUNCTION_CHECKOV_SKIPS: CheckovSkip[] = [
+  {
+    id: 'CKV_AWS_116',
+    comment:
+      "Invoked by SQS event source mappings (failures go to the source queue's redrive DLQ) or by the one-minute schedule (the next run repeats the work); a Lambda DLQ only catches asynchronous invocations.",
+  },
+  {
+    id: 'CKV_AWS_117',
+    comment:
+      'Calls only AWS APIs (S3, SQS, SNS, Batch) and reaches nothing inside a VPC; a VPC would add ENIs and endpoints for no isolation gain.',
+  },
+  {
+    id: 'CKV_AWS_173',
+    comment:
+      'The environment holds resource names, ARNs and settings, never secrets; Lambda encrypts it at rest with its service key.',
+  },
+];
+
 export class HeritageFunction extends Construct {
   readonly function: NodejsFunction;
   readonly role: iam.Role;
@@ -39,6 +59,7 @@ export class HeritageFunction extends Construct {
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    skipCheckov(this.logGroup, LOG_GROUP_KMS_SKIP);
 
     // An own role instead of the default one: the default attaches the managed
     // AWSLambdaBasicExecutionRole, which may write to any log group in the account.
@@ -84,6 +105,15 @@ export class HeritageFunction extends Construct {
         forceDockerBundling: false,
       },
     });
+
+    skipCheckov(this.function, ...HERITAGE_FUNCTION_CHECKOV_SKIPS);
+    if (props.reservedConcurrentExecutions === undefined) {
+      skipCheckov(this.function, {
+        id: 'CKV_AWS_115',
+        comment:
+          'No reserved concurrency: its event source bounds it (SQS maxConcurrency on the dead-letter queues), and reserving would take capacity from the account for a function that runs rarely.',
+      });
+    }
 
     // The tests assert that X-Ray's are the only `Resource: *` statements in this policy.
     const defaultPolicy = this.role.node.findChild('DefaultPolicy');

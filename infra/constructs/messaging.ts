@@ -8,6 +8,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { skipCheckov } from './checkov.js';
 
 /** AWS's guidance for an SQS event source: at least six times the function timeout. */
 export const LAMBDA_VISIBILITY_FACTOR = 6;
@@ -72,6 +73,18 @@ export class Messaging extends Construct {
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.workDeadLetterQueue, maxReceiveCount: props.workMaxReceiveCount },
     });
+    for (const queue of [
+      this.intakeDeadLetterQueue,
+      this.intakeQueue,
+      this.workDeadLetterQueue,
+      this.workQueue,
+    ]) {
+      skipCheckov(queue, {
+        id: 'CKV_AWS_27',
+        comment:
+          'Encrypted at rest with SQS-managed SSE (SqsManagedSseEnabled), which this check does not recognise; a KMS key would need a key policy for S3 event notifications and adds cost per request.',
+      });
+    }
 
     this.topicKey = new kms.Key(this, 'TopicKey', {
       description: 'Encrypts the Heritage completions and alarm topics',

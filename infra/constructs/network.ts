@@ -7,6 +7,7 @@ import { Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { LOG_GROUP_KMS_SKIP, skipCheckov } from './checkov.js';
 
 export interface NetworkProps {
   /** Use this VPC instead of creating one; it needs private subnets with egress. */
@@ -44,10 +45,10 @@ export class Network extends Construct {
       ],
       gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
     });
+    const flowLogGroup = new logs.LogGroup(this, 'FlowLogGroup', { retention: props.logRetention });
+    skipCheckov(flowLogGroup, LOG_GROUP_KMS_SKIP);
     vpc.addFlowLog('FlowLogs', {
-      destination: ec2.FlowLogDestination.toCloudWatchLogs(
-        new logs.LogGroup(this, 'FlowLogGroup', { retention: props.logRetention }),
-      ),
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup),
       trafficType: ec2.FlowLogTrafficType.REJECT,
     });
     for (const [name, service] of Object.entries(INTERFACE_ENDPOINTS)) {

@@ -12,6 +12,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { WorkerSizing } from '../sizing.js';
+import { LOG_GROUP_KMS_SKIP, skipCheckov } from './checkov.js';
 import { HOST_MODEL_CACHE_DIR, modelCacheUserData } from './model-cache-user-data.js';
 
 /** Where the model cache appears inside the container (MODEL_CACHE_DIR). */
@@ -134,6 +135,7 @@ export class WorkerFleet extends Construct {
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    skipCheckov(logGroup, LOG_GROUP_KMS_SKIP);
 
     const container = new batch.EcsEc2ContainerDefinition(this, 'Container', {
       image: ecs.ContainerImage.fromDockerImageAsset(image),
