@@ -189,6 +189,11 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const plan = planDrill(options.requests, options.seed);
   let proxy: FaultProxy | undefined;
   const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'heritage-chaos-')));
+  // The drill reads the workers' WARN records (a retried ENGINE_CRASHED is logged at WARN), and the
+  // local stack hands this level to the workers: a quieter one would hide what the drill checks.
+  if (['ERROR', 'CRITICAL', 'SILENT'].includes(process.env.POWERTOOLS_LOG_LEVEL?.toUpperCase() ?? '')) {
+    process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
+  }
   const stack = await startLocalStack({
     maxWorkers: options.workers,
     idleTimeoutSeconds: 900,

@@ -86,13 +86,15 @@ export async function killDuringRender(
   requestId: string,
   target: 'engine' | 'worker',
 ): Promise<void> {
-  const { pid, ffmpeg } = await until(ctx, `the engine of ${requestId}`, async () => {
-    const record = await ctx.stack.statuses.read(requestId);
-    const workerId = record?.status.worker_id;
-    const pid = workerId === undefined ? undefined : ctx.stack.launcher.workerPids().get(workerId);
-    if (pid === undefined || record?.status.state !== 'running') return undefined;
-    const ffmpeg = childPids(pid).find((child) => commandLine(child).includes('ffmpeg'));
-    return ffmpeg === undefined ? undefined : { pid, ffmpeg };
+  const pid = await workerPid(ctx, requestId);
+  // /proc is cheap to read, so poll it tightly: a small render lasts well under a second on a fast host.
+  const ffmpeg = await until(ctx, `the engine of ${requestId}`, async () => {
+    for (let i = 0; i < 20; i++) {
+      const child = childPids(pid).find((candidate) => commandLine(candidate).includes('ffmpeg'));
+      if (child !== undefined) return child;
+      await sleep(2);
+    }
+    return undefined;
   });
   process.kill(target === 'engine' ? ffmpeg : pid, 'SIGKILL');
 }
