@@ -57,6 +57,9 @@ export const StatusSchema = z
       .describe('Progress while running.'),
     result_key: z.string().optional(),
     error: ErrorInfoSchema.optional(),
+    last_error: ErrorInfoSchema.optional().describe(
+      'The last retryable error, kept when a request goes back to the queue, so a final failure can name it.',
+    ),
   })
   .describe('Lifecycle of one Heritage request.');
 

@@ -58,9 +58,12 @@ function deadLetterError(status: StatusDocument): ErrorInfo {
       { details: { attempts, worker_id: status.worker_id ?? null } },
     ).toInfo();
   }
+  // The last retryable error a worker recorded names the fault behind the exhausted retries.
+  const last = status.last_error;
   return new RetriesExhaustedError(
-    `request ${status.request_id} went to the dead-letter queue before a worker finished it (attempts: ${attempts})`,
-    { details: { attempts } },
+    `request ${status.request_id} went to the dead-letter queue before a worker finished it (attempts: ${attempts})` +
+      (last === undefined ? '' : `; last error ${last.code}: ${last.message}`),
+    { details: { attempts, ...(last === undefined ? {} : { last_error: last }) } },
   ).toInfo();
 }
 

@@ -60,10 +60,16 @@ export function requeue(
   statuses: StatusStore,
   requestId: string,
   now: Date,
+  lastError?: ErrorInfo,
 ): Promise<StatusRecord | undefined> {
   return statuses.update(requestId, (current) =>
     current.state === 'running'
-      ? { ...withoutProgress(current), state: 'queued', updated_at: iso(now) }
+      ? {
+          ...withoutProgress(current),
+          state: 'queued',
+          updated_at: iso(now),
+          ...(lastError === undefined ? {} : { last_error: lastError }),
+        }
       : undefined,
   );
 }

@@ -91,7 +91,7 @@ export async function settleFailure(
       : error;
   const info = toErrorInfo(cause);
   if (shouldRedeliver(cause)) {
-    await requeue(statuses, requestId, new Date());
+    await requeue(statuses, requestId, new Date(), info);
     const backoff = Math.min(MAX_BACKOFF_SECONDS, REDELIVERY_BACKOFF_SECONDS * message.receiveCount);
     await queue.extendVisibility(message.receiptHandle, backoff);
     log.warn('request failed; it will be retried', { request_id: requestId, error: describeError(cause) });

@@ -109,6 +109,30 @@ describe('dead-letter', () => {
     expect((await eventsFor(id)).map((event) => event.error?.code)).toEqual(['RETRIES_EXHAUSTED']);
   });
 
+  it('names the last retryable error when retries run out after workers handed the request back', async () => {
+    // Prepare
+    const id = await dispatched();
+    const lastError = {
+      code: 'ENGINE_CRASHED' as const,
+      message: 'ComfyUI exited with signal 9',
+      retryable: true,
+    };
+    await emulator.statuses.update(id, (current) => ({ ...current, state: 'running', attempt: 3 }));
+    await emulator.statuses.update(id, (current) => ({ ...current, state: 'queued', last_error: lastError }));
+    const letters = await deadLetters();
+
+    // Act
+    await processDeadLetters(deadLetterDeps(), sqsEvent(...letters));
+
+    // Assess
+    const [event] = await eventsFor(id);
+    expect(event?.error).toMatchObject({
+      code: 'RETRIES_EXHAUSTED',
+      message: /last error ENGINE_CRASHED/,
+      details: { attempts: 3, last_error: lastError },
+    });
+  });
+
   it('turns a poison message that names a request into exactly one failed event', async () => {
     // Prepare
     const id = await dispatched();

@@ -274,7 +274,10 @@ describe('runJob when things go wrong', () => {
 
     // Assess
     expect(outcome.kind).toBe('requeued');
-    expect((await aws.statuses.read('crash-1'))?.status.state).toBe('queued');
+    expect((await aws.statuses.read('crash-1'))?.status).toMatchObject({
+      state: 'queued',
+      last_error: { code: 'ENGINE_CRASHED', retryable: true },
+    });
     expect(await listener.drain()).toEqual([]);
     expect(await aws.workQueue.backlog()).toEqual({ ...before, inFlight: before.inFlight + 1 });
   });
