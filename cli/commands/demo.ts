@@ -15,7 +15,7 @@ import { comfyUiUrlFromEnv, type LocalStack, startLocalStack } from '../local/lo
 import type { WorkerExit } from '../local/local-worker-launcher.js';
 import { createOutput, formatBytes, formatSeconds, type Output } from '../output.js';
 import { createProgress, type Stage } from '../progress.js';
-import { type DownloadedOutputs, downloadOutputs } from '../requests/download-outputs.js';
+import { type DownloadedOutputs, describeOutputs, downloadOutputs } from '../requests/download-outputs.js';
 import { newRequestId, prepareSubmission } from '../requests/prepare-submission.js';
 import { uploadSubmission } from '../requests/upload-submission.js';
 
@@ -237,17 +237,7 @@ function printSummary(
     {
       request_id: event.request_id,
       status: event.status,
-      engine: outputs.result.engine,
-      out: dir,
-      frames: {
-        dir: outputs.framesDir,
-        count: frames.count,
-        width: frames.width,
-        height: frames.height,
-        fps: frames.fps,
-      },
-      video: outputs.videoFile ?? null,
-      result: outputs.resultFile,
+      ...describeOutputs(outputs),
       timings_ms: timings,
       pipeline_timings_ms: pipeline,
       notice: outputs.result.engine === 'preview' ? PREVIEW_NOTICE : null,

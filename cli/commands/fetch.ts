@@ -4,7 +4,7 @@ import { assertRequestId } from '../../contracts/keys.js';
 import { COMMON_OPTIONS, parseCommand, TARGET_OPTIONS } from '../args.js';
 import { createOutput, formatBytes } from '../output.js';
 import { createProgress, type Stage } from '../progress.js';
-import { downloadOutputs } from '../requests/download-outputs.js';
+import { describeOutputs, downloadOutputs } from '../requests/download-outputs.js';
 import { resolveTarget } from '../target.js';
 
 export const FETCH_USAGE = 'heritage fetch <id> [--out DIR]   downloads to DIR/<id>/ (default ./out/<id>/)';
@@ -30,27 +30,11 @@ export async function fetch(args: string[]): Promise<void> {
     download?.done(formatBytes(outputs.bytes));
     progress.stop();
     const { frames } = outputs.result;
-    out.result(
-      {
-        request_id: id,
-        out: dir,
-        frames: {
-          dir: outputs.framesDir,
-          count: frames.count,
-          width: frames.width,
-          height: frames.height,
-          fps: frames.fps,
-        },
-        video: outputs.videoFile ?? null,
-        result: outputs.resultFile,
-        engine: outputs.result.engine,
-      },
-      [
-        `${frames.count} frames (${frames.width}x${frames.height}, ${frames.fps} fps) in ${outputs.framesDir}`,
-        ...(outputs.videoFile === undefined ? [] : [`video: ${outputs.videoFile}`]),
-        `result: ${outputs.resultFile}`,
-      ],
-    );
+    out.result({ request_id: id, ...describeOutputs(outputs) }, [
+      `${frames.count} frames (${frames.width}x${frames.height}, ${frames.fps} fps) in ${outputs.framesDir}`,
+      ...(outputs.videoFile === undefined ? [] : [`video: ${outputs.videoFile}`]),
+      `result: ${outputs.resultFile}`,
+    ]);
   } finally {
     progress.stop();
     target.close();

@@ -21,6 +21,24 @@ export interface DownloadedOutputs {
   bytes: number;
 }
 
+/** The machine-readable description of downloaded outputs that `fetch --json` and `demo --json` print. */
+export function describeOutputs(outputs: DownloadedOutputs) {
+  const { frames } = outputs.result;
+  return {
+    out: outputs.dir,
+    engine: outputs.result.engine,
+    frames: {
+      dir: outputs.framesDir,
+      count: frames.count,
+      width: frames.width,
+      height: frames.height,
+      fps: frames.fps,
+    },
+    video: outputs.videoFile ?? null,
+    result: outputs.resultFile,
+  };
+}
+
 export async function readResult(store: ObjectStore, requestId: string): Promise<Result> {
   const object = await store.get(requestKeys(requestId).result);
   if (object === undefined) {

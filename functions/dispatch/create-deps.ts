@@ -1,10 +1,9 @@
 /** Wires dispatch to AWS from its configuration: called once, on the first invocation. */
-import { BatchWorkerLauncher } from '../../adapters/aws/batch-worker-launcher.js';
-import { SqsWorkQueue } from '../../adapters/aws/sqs-work-queue.js';
 import { DEFAULT_OUTBOX_LEASE_MS } from '../../contracts/terminal-event.js';
 import { createAwsClients } from '../aws-clients.js';
 import { createObservability } from '../observability.js';
 import { createRequestStores } from '../request-stores.js';
+import { createWorkerScaling } from '../worker-scaling.js';
 import { loadDispatchConfig } from './config.js';
 import type { IntakeDeps } from './process-intake.js';
 
@@ -14,13 +13,7 @@ export function createDispatchDeps(env: Record<string, string | undefined> = pro
   const aws = createAwsClients(tracer, config.AWS_ENDPOINT_URL);
   return {
     ...createRequestStores(aws, config),
-    workQueue: new SqsWorkQueue(aws.sqs, config.WORK_QUEUE_URL),
-    launcher: new BatchWorkerLauncher({
-      batch: aws.batch,
-      jobQueue: config.JOB_QUEUE,
-      jobDefinition: config.JOB_DEFINITION,
-    }),
-    maxWorkers: config.MAX_WORKERS,
+    ...createWorkerScaling(aws, config),
     imageWaitReceives: config.IMAGE_WAIT_RECEIVES,
     leaseMs: DEFAULT_OUTBOX_LEASE_MS,
     logger,

@@ -1,10 +1,10 @@
 /** Wires reconcile to AWS from its configuration: called once, on the first invocation. */
-import { BatchWorkerLauncher, WORKER_JOB_PREFIX } from '../../adapters/aws/batch-worker-launcher.js';
-import { SqsWorkQueue } from '../../adapters/aws/sqs-work-queue.js';
+import { WORKER_JOB_PREFIX } from '../../adapters/aws/batch-worker-launcher.js';
 import { DEFAULT_OUTBOX_LEASE_MS } from '../../contracts/terminal-event.js';
 import { createAwsClients } from '../aws-clients.js';
 import { createObservability } from '../observability.js';
 import { createRequestStores } from '../request-stores.js';
+import { createWorkerScaling } from '../worker-scaling.js';
 import { loadReconcileConfig } from './config.js';
 import type { ReconcileDeps } from './reconcile.js';
 
@@ -14,13 +14,7 @@ export function createReconcileDeps(env: Record<string, string | undefined> = pr
   const aws = createAwsClients(tracer, config.AWS_ENDPOINT_URL);
   return {
     ...createRequestStores(aws, config),
-    workQueue: new SqsWorkQueue(aws.sqs, config.WORK_QUEUE_URL),
-    launcher: new BatchWorkerLauncher({
-      batch: aws.batch,
-      jobQueue: config.JOB_QUEUE,
-      jobDefinition: config.JOB_DEFINITION,
-    }),
-    maxWorkers: config.MAX_WORKERS,
+    ...createWorkerScaling(aws, config),
     requestTimeoutMs: config.REQUEST_TIMEOUT_SECONDS * 1000,
     maxStatusesScanned: config.RECONCILE_MAX_STATUSES,
     leaseMs: DEFAULT_OUTBOX_LEASE_MS,
