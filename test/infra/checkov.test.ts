@@ -4,9 +4,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildHeritage, existingVpcContext, TEST_ENV } from './support/heritage-app.js';
+import { lintedConfigurations, synthesizeTemplate } from './support/heritage-app.js';
 import { temporaryOutdir } from './support/nag-findings.js';
 
 /** .ci/run installs checkov into its own virtual environment and names it here. */
@@ -38,19 +37,10 @@ describe('checkov', () => {
     () => {
       // Prepare
       const templates: string[] = [];
-      for (const [context, env] of [
-        [{}, undefined],
-        [{ spot: true, instanceTypes: ['p5.4xlarge'], alarmEmail: 'oncall@example.com' }, undefined],
-        [
-          { ...existingVpcContext(), modelBucketName: 'acme-heritage-models', stackName: 'HeritageByo' },
-          TEST_ENV,
-        ],
-      ] as const) {
+      for (const [context, env] of [[{}, undefined], ...lintedConfigurations()] as const) {
         const outdir = temporaryOutdir();
         outdirs.push(outdir);
-        const { app, stack } = buildHeritage(context, { outdir, env });
-        app.synth();
-        templates.push(path.join(outdir, stack.templateFile));
+        templates.push(synthesizeTemplate(context, env, outdir));
       }
       expect(checkovAvailable(), 'checkov is not installed; .ci/run installs it').toBe(true);
 

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKER_IMAGE_INCLUDE } from '../../infra/constructs/worker-fleet.js';
-import { buildHeritage, existingVpcContext, REPOSITORY_ROOT, TEST_ENV } from './support/heritage-app.js';
+import { lintedConfigurations, REPOSITORY_ROOT, synthesizeTemplate } from './support/heritage-app.js';
 import { temporaryOutdir } from './support/nag-findings.js';
 
 const CFN_LINT_REGIONS = ['us-east-1', 'us-east-2', 'us-west-2'];
@@ -86,22 +86,10 @@ describe('cdk synth', () => {
     () => {
       // Prepare
       const templates = [path.join(cliOutdir, 'Heritage.template.json')];
-      for (const [context, env] of [
-        [{ spot: true, instanceTypes: ['p5.4xlarge'], alarmEmail: 'oncall@example.com' }, undefined],
-        [
-          {
-            ...existingVpcContext(),
-            modelBucketName: 'acme-heritage-models',
-            stackName: 'HeritageByo',
-          },
-          TEST_ENV,
-        ],
-      ] as const) {
+      for (const [context, env] of lintedConfigurations()) {
         const outdir = temporaryOutdir();
         outdirs.push(outdir);
-        const { app, stack } = buildHeritage(context, { outdir, env });
-        app.synth();
-        templates.push(path.join(outdir, stack.templateFile));
+        templates.push(synthesizeTemplate(context, env, outdir));
       }
       expect(cfnLintAvailable(), 'cfn-lint is not installed; .ci/run installs it').toBe(true);
 

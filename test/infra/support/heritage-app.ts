@@ -67,3 +67,25 @@ export function resourcesOfType(template: Template, type: string): Resources {
 export function logicalId(construct: IConstruct): string {
   return Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
 }
+
+/** The non-default configurations that the template linters (cfn-lint, checkov) check besides the default. */
+export function lintedConfigurations(): [Record<string, unknown>, BuildOptions['env']][] {
+  return [
+    [{ spot: true, instanceTypes: ['p5.4xlarge'], alarmEmail: 'oncall@example.com' }, undefined],
+    [
+      { ...existingVpcContext(), modelBucketName: 'acme-heritage-models', stackName: 'HeritageByo' },
+      TEST_ENV,
+    ],
+  ];
+}
+
+/** Synthesizes one configuration into `outdir` and returns the path of its template. */
+export function synthesizeTemplate(
+  context: Record<string, unknown>,
+  env: BuildOptions['env'],
+  outdir: string,
+): string {
+  const { app, stack } = buildHeritage(context, { outdir, env });
+  app.synth();
+  return path.join(outdir, stack.templateFile);
+}
