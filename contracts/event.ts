@@ -15,6 +15,16 @@ export const EventParametersSchema = z.object({
   interpolation: z.number().int(),
 });
 
+/** Where the frames are and what they are: in the completion event and, with every key, in result.json. */
+export const FramesSchema = z.object({
+  prefix: z.string(),
+  count: z.number().int().positive(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  fps: z.number().int().positive(),
+  format: z.literal('png'),
+});
+
 export const CompletionEventSchema = z
   .object({
     type: z.enum(['heritage.request.succeeded', 'heritage.request.failed', 'heritage.request.rejected']),
@@ -27,16 +37,7 @@ export const CompletionEventSchema = z
       .enum(ENGINES)
       .nullable()
       .describe('Which engine made the frames. "preview" is a CPU interpolation, never AI output.'),
-    frames: z
-      .object({
-        prefix: z.string(),
-        count: z.number().int().positive(),
-        width: z.number().int().positive(),
-        height: z.number().int().positive(),
-        fps: z.number().int().positive(),
-        format: z.literal('png'),
-      })
-      .nullable(),
+    frames: FramesSchema.nullable(),
     video: z.object({ key: z.string() }).nullable(),
     result_key: z.string().nullable(),
     parameters: EventParametersSchema.nullable().describe('Null only when the manifest could not be parsed.'),

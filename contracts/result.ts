@@ -1,6 +1,6 @@
 /** outputs/<id>/result.json: written last, its presence means every frame is in place. */
 import { z } from 'zod';
-import { ENGINES, EventParametersSchema } from './event.js';
+import { ENGINES, EventParametersSchema, FramesSchema } from './event.js';
 
 export const ResultSchema = z
   .object({
@@ -8,15 +8,7 @@ export const ResultSchema = z
     request_id: z.string(),
     engine: z.enum(ENGINES).describe('"preview" is a CPU interpolation, never AI output.'),
     workflow: z.object({ name: z.string(), sha256: z.string() }).nullable(),
-    frames: z.object({
-      prefix: z.string(),
-      count: z.number().int().positive(),
-      width: z.number().int().positive(),
-      height: z.number().int().positive(),
-      fps: z.number().int().positive(),
-      format: z.literal('png'),
-      keys: z.array(z.string()).describe('Every frame key, in order.'),
-    }),
+    frames: FramesSchema.extend({ keys: z.array(z.string()).describe('Every frame key, in order.') }),
     video: z.object({ key: z.string(), bytes: z.number().int().nonnegative() }).nullable(),
     parameters: EventParametersSchema,
     timings_ms: z.record(z.string(), z.number().nonnegative()),
