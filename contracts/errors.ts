@@ -220,3 +220,79 @@ export function toErrorInfo(error: unknown): ErrorInfo {
   const message = error instanceof Error ? error.message : String(error);
   return { code: 'INTERNAL', message, retryable: false };
 }
+
+const ERROR_CLASSES = {
+  MANIFEST_INVALID: ManifestInvalidError,
+  MANIFEST_NOT_JSON: ManifestNotJsonError,
+  MANIFEST_TOO_LARGE: ManifestTooLargeError,
+  MANIFEST_MISSING: ManifestMissingError,
+  REQUEST_ID_INVALID: RequestIdInvalidError,
+  IMAGE_MISSING: ImageMissingError,
+  IMAGE_EMPTY: ImageEmptyError,
+  IMAGE_TOO_LARGE: ImageTooLargeError,
+  IMAGE_FORMAT_UNSUPPORTED: ImageFormatError,
+  IMAGE_DIMENSIONS: ImageDimensionsError,
+  IMAGE_TRUNCATED: ImageTruncatedError,
+  IMAGE_CORRUPT: ImageCorruptError,
+  RESOLUTION_UNSUPPORTED: ResolutionUnsupportedError,
+  COMFYUI_VALIDATION: ComfyValidationError,
+  COMFYUI_NODE_ERROR: ComfyNodeError,
+  COMFYUI_UNAVAILABLE: ComfyUnavailableError,
+  ENGINE_CRASHED: EngineCrashedError,
+  ENGINE_INTERRUPTED: EngineInterruptedError,
+  GPU_OUT_OF_MEMORY: GpuOutOfMemoryError,
+  OUTPUT_MISMATCH: OutputMismatchError,
+  REQUEST_TIMEOUT: RequestTimeoutError,
+  WORKFLOW_INVALID: WorkflowInvalidError,
+  UPLOAD_FAILED: UploadFailedError,
+  VIDEO_ENCODE_FAILED: VideoEncodeFailedError,
+  DOWNLOAD_FAILED: DownloadFailedError,
+  MODEL_CHECKSUM: ModelChecksumError,
+  MODEL_UNAVAILABLE: ModelUnavailableError,
+  WORKER_CRASHED: WorkerCrashedError,
+  RETRIES_EXHAUSTED: RetriesExhaustedError,
+  HEARTBEAT_LOST: HeartbeatLostError,
+  CONFIG_INVALID: ConfigInvalidError,
+  TRANSIENT: TransientError,
+  INTERNAL: InternalError,
+} satisfies Record<ErrorCode, new (message: string, options?: HeritageErrorOptions) => HeritageError>;
+
+/**
+ * An error as plain data, to cross a thread boundary: structured clone keeps an Error's message but
+ * not its class, its code or its details.
+ */
+export interface ClonedError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: ErrorCode;
+  details?: Record<string, unknown>;
+  cause?: ClonedError;
+}
+
+export function cloneError(error: unknown): ClonedError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  return {
+    name: error.name,
+    message: error.message,
+    ...(error.stack === undefined ? {} : { stack: error.stack }),
+    ...(isHeritageError(error) ? { code: error.code } : {}),
+    ...(isHeritageError(error) && error.details !== undefined ? { details: error.details } : {}),
+    ...(error.cause === undefined ? {} : { cause: cloneError(error.cause) }),
+  };
+}
+
+/** The error `cloneError` describes, as its own class again when it was a HeritageError. */
+export function reviveError(clone: ClonedError): Error {
+  const options = {
+    ...(clone.cause === undefined ? {} : { cause: reviveError(clone.cause) }),
+    ...(clone.details === undefined ? {} : { details: clone.details }),
+  };
+  const error =
+    clone.code === undefined
+      ? new Error(clone.message, options.cause === undefined ? undefined : { cause: options.cause })
+      : new ERROR_CLASSES[clone.code](clone.message, options);
+  error.name = clone.name;
+  if (clone.stack !== undefined) error.stack = clone.stack;
+  return error;
+}

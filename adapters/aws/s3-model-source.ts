@@ -1,15 +1,40 @@
 /** ModelSource over the S3 model mirror: HeadObject for size and recorded sha256, ranged GetObject for bytes. */
-import { GetObjectCommand, HeadObjectCommand, type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import type { ModelObject, ModelSource } from '../../contracts/model-source.js';
+import { GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import type { ModelObject, ModelSource, ModelSourceDescriptor } from '../../contracts/model-source.js';
 
 /** Object metadata key (x-amz-meta-sha256) under which `heritage models sync` records a file's sha256. */
 export const SHA256_METADATA_KEY = 'sha256';
 
 export class S3ModelSource implements ModelSource {
+  /**
+   * `descriptor`, when given, must say where `s3` reads from: download threads open their own source
+   * from it. Without one, downloads from this source stay on the calling thread.
+   */
   constructor(
     private readonly s3: S3Client,
     readonly bucket: string,
+    private readonly descriptor?: ModelSourceDescriptor,
   ) {}
+
+  /** A source with a client of its own, built from plain data: the same code in every thread. */
+  static open(descriptor: ModelSourceDescriptor): S3ModelSource {
+    const s3 = new S3Client({
+      ...(descriptor.region === undefined ? {} : { region: descriptor.region }),
+      ...(descriptor.endpoint === undefined ? {} : { endpoint: descriptor.endpoint }),
+      ...(descriptor.forcePathStyle === undefined ? {} : { forcePathStyle: descriptor.forcePathStyle }),
+      ...(descriptor.credentials === undefined ? {} : { credentials: descriptor.credentials }),
+    });
+    return new S3ModelSource(s3, descriptor.bucket, descriptor);
+  }
+
+  describeForThread(): ModelSourceDescriptor | undefined {
+    return this.descriptor;
+  }
+
+  /** Closes the client's connections (a source made by `open` owns its client). */
+  close(): void {
+    this.s3.destroy();
+  }
 
   async head(key: string): Promise<ModelObject | undefined> {
     try {

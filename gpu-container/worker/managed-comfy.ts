@@ -7,7 +7,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { S3Client } from '@aws-sdk/client-s3';
 import { S3ModelSource } from '../../adapters/aws/s3-model-source.js';
 import { ConfigInvalidError, WorkflowInvalidError } from '../../contracts/errors.js';
 import { type ModelEntry, ModelManifestSchema } from '../../contracts/model-manifest.js';
@@ -96,7 +95,9 @@ export async function startManagedComfy(
     ...(config.WORKFLOWS_DIR === undefined ? {} : { root: config.WORKFLOWS_DIR }),
   });
   const models = await workflowModels(workflow, env.MODEL_MANIFEST ?? DEFAULT_MODEL_MANIFEST);
-  const s3 = new S3Client({
+  // Opened from a descriptor, so that download threads can open their own copy of it.
+  const source = S3ModelSource.open({
+    bucket: runtime.MODEL_BUCKET,
     ...(config.AWS_ENDPOINT_URL === undefined
       ? {}
       : { endpoint: config.AWS_ENDPOINT_URL, forcePathStyle: true }),
@@ -105,7 +106,7 @@ export async function startManagedComfy(
   const comfyDir = join(config.WORK_DIR, 'comfyui');
   const started = await startComfy({
     config: runtime,
-    source: new S3ModelSource(s3, runtime.MODEL_BUCKET),
+    source,
     models,
     workDir: comfyDir,
     onFile: (timing) => log.info('model ready', { ...timing }),
