@@ -2,6 +2,11 @@
  * Downloads one object over many parallel ranged GETs into a preallocated `.partial` file, each part
  * written at its own offset as its bytes arrive, and computes the file's sha256 on the way.
  *
+ * The connections run on the calling thread, or, when the plan has more than one thread and the source
+ * can describe itself for other threads, spread over download threads (part-threads.ts), each with a
+ * client of its own writing into the same file: one event loop receiving every byte through the S3
+ * client is the bound of a single-threaded download (docs/benchmarks.md, "Model provisioning").
+ *
  * Parts finish out of order, but sha256 must see the bytes in order. Two ways to do that:
  * - `pipelined` (default): a hashing thread reads back each part from the file as soon as every part
  *   before it is written, while later parts are still downloading. The read-back hits the page cache,
@@ -14,43 +19,57 @@
 import { createHash, type Hash } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import { type FileHandle, open } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { DownloadFailedError } from '../../../contracts/errors.js';
-import type { ModelSource } from '../../../contracts/model-source.js';
+import { availableParallelism } from 'node:os';
+import type { ModelSource, ModelSourceDescriptor } from '../../../contracts/model-source.js';
+import { fetchPart } from './fetch-part.js';
 import { startFileHasher } from './file-hasher.js';
+import { fetchPartsOnThreads } from './part-threads.js';
 
 const MiB = 1024 * 1024;
 const HASH_BUFFER_BYTES = 8 * MiB;
-const WRITE_BATCH_BYTES = 1 * MiB;
-const WRITES_IN_FLIGHT = 4;
 
 export type HashingMode = 'pipelined' | 'after';
 
 export interface PartPlanOverrides {
   partSize?: number;
   concurrency?: number;
+  /** Download threads; 1 keeps every connection on the calling thread. */
+  threads?: number;
 }
 
 export interface PartPlan {
   partSize: number;
   concurrency: number;
   parts: number;
+  threads: number;
 }
 
 /**
- * Chooses part size and concurrency from the object size: up to 32 connections, about four parts per
- * connection so that a slow connection does not hold up the end, and parts of 16 to 64 MiB. Every
- * request pays S3's first-byte latency (about 25 ms): at 90 MB/s a part of 8 MiB spends a fifth of
- * its time waiting for it, one of 16 MiB an eighth, and 16 MiB parts measured 25 % faster than 8 MiB
- * ones (docs/benchmarks.md, "Model provisioning"). The 14 GB experts get 64 MiB parts.
+ * Chooses part size, concurrency and threads from the object size and the machine's cores: up to 32
+ * connections, about four parts per connection so that a slow connection does not hold up the end,
+ * and parts of 16 to 64 MiB. Every request pays S3's first-byte latency (about 25 ms): at 90 MB/s a
+ * part of 8 MiB spends a fifth of its time waiting for it, one of 16 MiB an eighth, and 16 MiB parts
+ * measured 25 % faster than 8 MiB ones (docs/benchmarks.md, "Model provisioning"). The 14 GB experts
+ * get 64 MiB parts.
+ *
+ * Threads: one event loop moves 0.7-0.9 GB/s through the S3 client, and one file is never verified
+ * faster than one core's sha256 (1-2 GB/s), so more than 4 threads per file cannot help; a quarter of
+ * the cores leaves the rest for the hashing thread, the main thread and the second file downloaded at
+ * the same time. At most one thread per connection; one thread (2-7 cores) is the in-process path.
  */
-export function planParts(size: number, overrides: PartPlanOverrides = {}): PartPlan {
+export function planParts(
+  size: number,
+  overrides: PartPlanOverrides = {},
+  cores = availableParallelism(),
+): PartPlan {
   const maxConcurrency = overrides.concurrency ?? 32;
   const partSize =
     overrides.partSize ??
     Math.min(64 * MiB, Math.max(16 * MiB, Math.ceil(size / (maxConcurrency * 4) / MiB) * MiB));
   const parts = Math.max(1, Math.ceil(size / partSize));
-  return { partSize, concurrency: Math.max(1, Math.min(maxConcurrency, parts)), parts };
+  const concurrency = Math.max(1, Math.min(maxConcurrency, parts));
+  const threads = overrides.threads ?? Math.min(4, Math.floor(cores / 4));
+  return { partSize, concurrency, parts, threads: Math.max(1, Math.min(threads, concurrency)) };
 }
 
 export interface RangedDownloadOptions extends PartPlanOverrides {
@@ -79,7 +98,9 @@ export interface RangedDownloadResult {
 /** Downloads `key` into `path` (fsynced) and returns the sha256 of what was written. */
 export async function downloadRanged(options: RangedDownloadOptions): Promise<RangedDownloadResult> {
   const { size, hashing = 'pipelined' } = options;
-  const plan = planParts(size, options);
+  const planned = planParts(size, options);
+  const descriptors = threadDescriptors(options.source, planned.threads);
+  const plan = { ...planned, threads: descriptors?.length ?? 1 };
   const file = await open(options.path, 'w+');
   const failed = new AbortController();
   const signal =
@@ -90,21 +111,49 @@ export async function downloadRanged(options: RangedDownloadOptions): Promise<Ra
   let transferMs = 0;
   try {
     await file.truncate(size);
-    let next = 0;
-    const worker = async () => {
-      while (next < plan.parts) {
-        const index = next;
-        next += 1;
-        await fetchPart(options, file, plan, index, signal);
-        written[index] = 1;
-        partWritten.emit('part', index);
-      }
+    const partDone = (index: number) => {
+      written[index] = 1;
+      partWritten.emit('part', index);
     };
     const fail = (error: unknown): never => {
       failed.abort(error);
       throw error;
     };
-    const workers = Array.from({ length: plan.concurrency }, () => worker().catch(fail));
+    const part = {
+      source: options.source,
+      key: options.key,
+      size,
+      partSize: plan.partSize,
+      ...(options.attempts === undefined ? {} : { attempts: options.attempts }),
+      ...(options.onBytes === undefined ? {} : { onBytes: options.onBytes }),
+    };
+    let next = 0;
+    const connection = async () => {
+      while (next < plan.parts) {
+        const index = next;
+        next += 1;
+        await fetchPart(part, file, index, signal);
+        partDone(index);
+      }
+    };
+    const workers =
+      descriptors === undefined
+        ? Array.from({ length: plan.concurrency }, () => connection().catch(fail))
+        : [
+            fetchPartsOnThreads({
+              descriptors,
+              key: options.key,
+              size,
+              path: options.path,
+              partSize: plan.partSize,
+              parts: plan.parts,
+              concurrency: plan.concurrency,
+              ...(options.attempts === undefined ? {} : { attempts: options.attempts }),
+              signal,
+              ...(options.onBytes === undefined ? {} : { onBytes: options.onBytes }),
+              onPart: partDone,
+            }).catch(fail),
+          ];
     const transfer = Promise.all(workers).then(() => {
       transferMs = performance.now() - started;
     });
@@ -137,78 +186,11 @@ export async function downloadRanged(options: RangedDownloadOptions): Promise<Ra
   }
 }
 
-async function fetchPart(
-  options: RangedDownloadOptions,
-  file: FileHandle,
-  plan: PartPlan,
-  index: number,
-  signal: AbortSignal,
-): Promise<void> {
-  const start = index * plan.partSize;
-  const end = Math.min(options.size, start + plan.partSize) - 1;
-  const attempts = options.attempts ?? 3;
-  const length = end - start + 1;
-  for (let attempt = 1; ; attempt += 1) {
-    let received = 0;
-    let batchAt = start;
-    let pending: Uint8Array[] = [];
-    let pendingBytes = 0;
-    const writes: Promise<void>[] = [];
-    // Network chunks are small (16-64 KiB): they are written a MiB at a time with one writev (no copy),
-    // and the writes overlap the reading, so the socket keeps flowing while the thread pool writes.
-    const flush = () => {
-      const write = writeFully(file, pending, batchAt, pendingBytes);
-      write.catch(() => {});
-      writes.push(write);
-      batchAt += pendingBytes;
-      pending = [];
-      pendingBytes = 0;
-    };
-    try {
-      const body = await options.source.getRange(options.key, start, end, signal);
-      for await (const chunk of body) {
-        if (received + chunk.byteLength > length) throw new Error(`part ${index} is longer than asked`);
-        pending.push(chunk);
-        pendingBytes += chunk.byteLength;
-        received += chunk.byteLength;
-        options.onBytes?.(chunk.byteLength);
-        if (pendingBytes >= WRITE_BATCH_BYTES) {
-          flush();
-          if (writes.length >= WRITES_IN_FLIGHT) await writes.shift();
-        }
-      }
-      if (pendingBytes > 0) flush();
-      await Promise.all(writes);
-      if (received !== length) throw new Error(`part ${index} ended after ${received} of ${length} bytes`);
-      return;
-    } catch (error) {
-      await Promise.allSettled(writes);
-      options.onBytes?.(-received);
-      if (signal.aborted) throw signal.reason ?? error;
-      if (attempt >= attempts) {
-        throw new DownloadFailedError(`could not download ${options.key} bytes=${start}-${end}`, {
-          cause: error,
-          details: { key: options.key, start, end, attempts },
-        });
-      }
-      await sleep(100 * 2 ** attempt, undefined, { signal });
-    }
-  }
-}
-
-/** Writes `bytes` bytes of `chunks` at `position`, going on after a short write. */
-async function writeFully(
-  file: FileHandle,
-  chunks: Uint8Array[],
-  position: number,
-  bytes: number,
-): Promise<void> {
-  let buffers = chunks;
-  for (let done = 0; done < bytes; ) {
-    const { bytesWritten } = await file.writev(buffers, position + done);
-    done += bytesWritten;
-    if (done < bytes) buffers = [Buffer.concat(buffers).subarray(bytesWritten)];
-  }
+/** One descriptor per thread, or undefined when the download stays on the calling thread. */
+function threadDescriptors(source: ModelSource, threads: number): ModelSourceDescriptor[] | undefined {
+  if (threads <= 1) return undefined;
+  const descriptors = Array.from({ length: threads }, (_, thread) => source.describeForThread?.(thread));
+  return descriptors.every((descriptor) => descriptor !== undefined) ? descriptors : undefined;
 }
 
 /** Hands each part to the hashing thread as soon as it and every part before it are written. */
