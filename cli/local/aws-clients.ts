@@ -2,6 +2,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { ModelSourceDescriptor } from '../../contracts/model-source.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-aws.js';
 
 export interface AwsClients {
@@ -24,5 +25,16 @@ export function localAwsClients(
     s3: new S3Client({ ...common, forcePathStyle: true }),
     sqs: new SQSClient(common),
     sns: new SNSClient(common),
+  };
+}
+
+/** The model bucket of the local stack at `endpoint`, as download threads open it (S3ModelSource.open). */
+export function localModelSource(endpoint: string, bucket: string): ModelSourceDescriptor {
+  return {
+    bucket,
+    endpoint,
+    region: LOCAL_REGION,
+    forcePathStyle: true,
+    credentials: { ...LOCAL_CREDENTIALS },
   };
 }

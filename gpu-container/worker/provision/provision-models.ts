@@ -49,6 +49,8 @@ export interface FileTiming {
   downloads: number;
   /** Download throughput, for downloaded files. */
   megabytesPerSecond?: number;
+  /** Download threads the last download ran on (1: the calling thread), for downloaded files. */
+  threads?: number;
 }
 
 export interface ProvisionReport {
@@ -118,15 +120,17 @@ async function provisionFile(
 ): Promise<FileTiming | undefined> {
   const path = join(options.cacheDir, model.folder, model.name);
   const key = modelKey(options.prefix, model);
-  const done = (outcome: FileOutcome, bytes: number, downloads = 0): FileTiming => {
+  const done = (outcome: FileOutcome, bytes: number, download?: VerifiedDownload): FileTiming => {
     const ms = performance.now() - since;
     return {
       path,
       bytes,
       outcome,
       ms,
-      downloads,
-      ...(outcome === 'downloaded' ? { megabytesPerSecond: bytes / 1e6 / (ms / 1000) } : {}),
+      downloads: download?.downloads ?? 0,
+      ...(download === undefined
+        ? {}
+        : { megabytesPerSecond: bytes / 1e6 / (ms / 1000), threads: download.threads }),
     };
   };
   const present = await sizeOnDisk(path);
@@ -155,11 +159,16 @@ async function provisionFile(
     // the manifest leaves it out).
     if ((await sizeOnDisk(path)) === object.size) return done(waited ? 'waited' : 'cached', object.size);
     await unlink(path).catch(ignoreMissing);
-    const downloads = await downloadVerified(options, key, path, object.size, expected);
-    return done('downloaded', object.size, downloads);
+    const download = await downloadVerified(options, key, path, object.size, expected);
+    return done('downloaded', object.size, download);
   } finally {
     await lock.release();
   }
+}
+
+interface VerifiedDownload {
+  downloads: number;
+  threads: number;
 }
 
 /** Downloads into `<path>.partial`, and renames it into place only once its sha256 matches. */
@@ -169,7 +178,7 @@ async function downloadVerified(
   path: string,
   size: number,
   expected: string,
-): Promise<number> {
+): Promise<VerifiedDownload> {
   const partial = `${path}.partial`;
   let actual = '';
   for (let download = 1; download <= 2; download += 1) {
@@ -191,7 +200,7 @@ async function downloadVerified(
     if (actual === expected) {
       await rename(partial, path);
       await syncDirectory(dirname(path));
-      return download;
+      return { downloads: download, threads: result.plan.threads };
     }
     await unlink(partial).catch(ignoreMissing);
   }

@@ -212,7 +212,8 @@ async function hashPartsInOrder(
     return await hasher.digest();
   } catch (error) {
     await hasher.abort();
-    throw error;
+    // events.once rejects with its own AbortError; the cause is the signal's reason.
+    throw signal.aborted ? signal.reason : error;
   }
 }
 
