@@ -1,42 +1,33 @@
 /**
- * A provisioner in its own process, for the interruption test: it reads one model slowly (a delay after
- * every chunk stands in for a slow network) and reports on stdout how many bytes it has received.
+ * A provisioner in its own process, for the interruption test: it reads one model slowly, through a
+ * bandwidth-capped proxy that stands in for a slow network (over the wire, so that download threads
+ * are slowed too), on THREADS download threads, and reports on stdout how many bytes it has received.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { S3ModelSource } from '../../adapters/aws/s3-model-source.js';
-import { localAwsClients } from '../../cli/local/aws-clients.js';
-import type { ModelSource } from '../../contracts/model-source.js';
+import { startNetworkModelProxy } from '../../bench/network-model-proxy.js';
+import { localModelSource } from '../../cli/local/aws-clients.js';
 import { type ModelFile, provisionModels } from '../../gpu-container/worker/provision/provision-models.js';
 
-const { ENDPOINT = '', BUCKET = '', CACHE_DIR = '', PREFIX = '', MODEL = '{}' } = process.env;
+const { ENDPOINT = '', BUCKET = '', CACHE_DIR = '', PREFIX = '', MODEL = '{}', THREADS = '1' } = process.env;
 
-function slow(inner: ModelSource, delayMs: number): ModelSource {
-  return {
-    head: (key) => inner.head(key),
-    async getRange(key, start, end, signal) {
-      const body = await inner.getRange(key, start, end, signal);
-      return (async function* delayed() {
-        for await (const chunk of body) {
-          await sleep(delayMs);
-          yield chunk;
-        }
-      })();
-    },
-  };
-}
-
-const clients = localAwsClients(ENDPOINT);
+const slowNetwork = await startNetworkModelProxy({
+  upstream: ENDPOINT,
+  latencyMs: 0,
+  bytesPerSecond: 256 * 1024,
+});
+const source = S3ModelSource.open(localModelSource(slowNetwork.endpoint, BUCKET));
 let received = 0;
 await provisionModels({
-  source: slow(new S3ModelSource(clients.s3, BUCKET), 100),
+  source,
   models: [JSON.parse(MODEL) as ModelFile],
   cacheDir: CACHE_DIR,
   prefix: PREFIX,
-  download: { partSize: 64 * 1024, concurrency: 2 },
+  download: { partSize: 64 * 1024, concurrency: 2, threads: Number(THREADS) },
   onBytes: (_path, bytes) => {
     received += bytes;
     process.stdout.write(`received ${received}\n`);
   },
 });
 process.stdout.write('done\n');
-clients.s3.destroy();
+source.close();
+await slowNetwork.close();
