@@ -1,9 +1,16 @@
-/** Bundles the worker into one ESM file for the container: dist/worker/main.mjs. */
+/**
+ * Bundles the worker for the container into dist/worker/: main.mjs, and part-thread.mjs, the entry point
+ * of the model provisioner's download threads, which main.mjs starts from beside itself.
+ */
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: ['gpu-container/worker/main.ts'],
-  outfile: 'dist/worker/main.mjs',
+  entryPoints: {
+    main: 'gpu-container/worker/main.ts',
+    'part-thread': 'gpu-container/worker/provision/part-thread.ts',
+  },
+  outdir: 'dist/worker',
+  outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
   target: 'node22',
