@@ -5,7 +5,10 @@
  * it here: sha256 speed and disk write speed.
  *
  *   npm run bench -- model-provision           (1 GiB)
- *   HERITAGE_BENCH_MODEL_MIB=2048 npm run bench -- model-provision
+ *   HERITAGE_BENCH_MODEL_MIB=2048 HERITAGE_BENCH_THREADS=4 npm run bench -- model-provision
+ *
+ * On a machine without the repository: `npx tsx bench/bundle.ts`, then copy dist/bench/ over and run
+ * `node dist/bench/model-provision.mjs` (docs/benchmarks.md, "Model provisioning").
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
@@ -21,10 +24,14 @@ import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { S3ModelSource } from '../adapters/aws/s3-model-source.js';
-import { localAwsClients } from '../cli/local/aws-clients.js';
+import { localAwsClients, localModelSource } from '../cli/local/aws-clients.js';
 import type { ModelSource } from '../contracts/model-source.js';
 import { type ModelFile, provisionModels } from '../gpu-container/worker/provision/provision-models.js';
-import { type HashingMode, planParts } from '../gpu-container/worker/provision/ranged-download.js';
+import {
+  type HashingMode,
+  type PartPlanOverrides,
+  planParts,
+} from '../gpu-container/worker/provision/ranged-download.js';
 import { S3_LIKE, startNetworkModelProxy } from './network-model-proxy.js';
 
 const MiB = 1024 * 1024;
@@ -70,8 +77,12 @@ async function servePart(role: string, upstream: string): Promise<void> {
   process.on('disconnect', () => process.exit(0));
 }
 
-/** A ModelSource that hands each ranged read to the next of several sources in turn. */
-function spreadOver(sources: ModelSource[]): ModelSource {
+/**
+ * A ModelSource that hands each ranged read to the next of several sources in turn, and download
+ * thread `thread` the descriptor of source `thread` modulo their number (one lane per thread when the
+ * threads are a multiple of the lanes).
+ */
+function spreadOver(sources: S3ModelSource[]): ModelSource {
   let next = 0;
   const pick = (): ModelSource => {
     const source = sources[next % sources.length];
@@ -82,6 +93,7 @@ function spreadOver(sources: ModelSource[]): ModelSource {
   return {
     head: (key) => pick().head(key),
     getRange: (key, start, end, signal) => pick().getRange(key, start, end, signal),
+    describeForThread: (thread) => sources[thread % sources.length]?.describeForThread(),
   };
 }
 
@@ -98,13 +110,15 @@ export interface ModelProvisionFigures {
   diskWriteMBps: number;
 }
 
-/** HERITAGE_BENCH_PART_MIB and HERITAGE_BENCH_CONNECTIONS override the provisioner's own plan. */
-function planOverrides(): { partSize?: number; concurrency?: number } {
+/** HERITAGE_BENCH_PART_MIB, HERITAGE_BENCH_CONNECTIONS and HERITAGE_BENCH_THREADS override the provisioner's own plan. */
+function planOverrides(): PartPlanOverrides {
   const part = Number(process.env.HERITAGE_BENCH_PART_MIB ?? Number.NaN);
   const connections = Number(process.env.HERITAGE_BENCH_CONNECTIONS ?? Number.NaN);
+  const threads = Number(process.env.HERITAGE_BENCH_THREADS ?? Number.NaN);
   return {
     ...(Number.isFinite(part) ? { partSize: part * MiB } : {}),
     ...(Number.isFinite(connections) ? { concurrency: connections } : {}),
+    ...(Number.isFinite(threads) ? { threads } : {}),
   };
 }
 
@@ -202,7 +216,10 @@ export async function benchModelProvision(
   const modelled = networks.map((network) => localAwsClients(network.endpoint).s3);
   const [oneDirect, oneModelled] = [direct[0], modelled[0]];
   if (oneDirect === undefined || oneModelled === undefined) throw new Error('no lane started');
-  const sources = (clients: S3Client[]) => spreadOver(clients.map((s3) => new S3ModelSource(s3, BUCKET)));
+  // Opened from descriptors, so that download threads open sources of their own on the same lanes.
+  const laneSources = (lanes: Part[]) =>
+    lanes.map((lane) => S3ModelSource.open(localModelSource(lane.endpoint, BUCKET)));
+  const [directSources, modelledSources] = [laneSources(stores), laneSources(networks)];
   const aws = { modelBucket: BUCKET };
   try {
     const original = join(workDir, 'original.bin');
@@ -226,25 +243,25 @@ export async function benchModelProvision(
       return mbps(bytes, ms);
     };
     console.log(
-      `  ${lanes} lane(s); network model: ${NETWORK.latencyMs} ms per request, ${(NETWORK.bytesPerSecond / 1e6).toFixed(1)} MB/s per connection; provisioner plan: ${plan.parts} parts of ${plan.partSize / MiB} MiB, ${plan.concurrency} connections`,
+      `  ${lanes} lane(s); network model: ${NETWORK.latencyMs} ms per request, ${(NETWORK.bytesPerSecond / 1e6).toFixed(1)} MB/s per connection; provisioner plan: ${plan.parts} parts of ${plan.partSize / MiB} MiB, ${plan.concurrency} connections on ${plan.threads} thread(s)`,
     );
     const singleStreamMBps = await run('single-stream GetObject (network model)', () =>
       singleStream(oneModelled, aws.modelBucket, key, file),
     );
     const provisionerMBps = await run('provisioner, pipelined sha256 (network model)', () =>
-      provision(sources(modelled), model, workDir, 'pipelined'),
+      provision(spreadOver(modelledSources), model, workDir, 'pipelined'),
     );
     const provisionerAfterHashMBps = await run('provisioner, sha256 after download (network model)', () =>
-      provision(sources(modelled), model, workDir, 'after'),
+      provision(spreadOver(modelledSources), model, workDir, 'after'),
     );
     const loopbackSingleStreamMBps = await run('single-stream GetObject (raw loopback)', () =>
       singleStream(oneDirect, aws.modelBucket, key, file),
     );
     const loopbackProvisionerMBps = await run('provisioner, pipelined sha256 (raw loopback)', () =>
-      provision(sources(direct), model, workDir, 'pipelined'),
+      provision(spreadOver(directSources), model, workDir, 'pipelined'),
     );
     const loopbackAfterHashMBps = await run('provisioner, sha256 after download (raw loopback)', () =>
-      provision(sources(direct), model, workDir, 'after'),
+      provision(spreadOver(directSources), model, workDir, 'after'),
     );
     const sha256MBps = sha256Speed(bytes);
     const diskWriteMBps = await diskWriteSpeed(file, bytes);
@@ -268,6 +285,7 @@ export async function benchModelProvision(
   } finally {
     await rm(workDir, { recursive: true, force: true });
     for (const s3 of [...modelled, ...direct]) s3.destroy();
+    for (const source of [...modelledSources, ...directSources]) source.close();
     await Promise.all([...networks, ...stores].map(stopPart));
   }
 }

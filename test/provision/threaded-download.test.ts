@@ -14,7 +14,7 @@ import { provisionModels } from '../../gpu-container/worker/provision/provision-
 import { downloadRanged } from '../../gpu-container/worker/provision/ranged-download.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
-import { putModel, sha256Of } from './model-fixtures.js';
+import { putModel } from './model-fixtures.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
