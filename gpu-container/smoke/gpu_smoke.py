@@ -91,6 +91,8 @@ def apply_parameters(prompt: dict, args: argparse.Namespace, run: int) -> dict:
                 inputs.update(dtype=args.rife_dtype)
             if args.rife_batch_size:
                 inputs.update(batch_size=args.rife_batch_size)
+            if args.rife_clear_cache:
+                inputs.update(clear_cache_after_n_frames=args.rife_clear_cache)
         elif node["class_type"] == "UNETLoader" and args.weight_dtype:
             inputs.update(weight_dtype=args.weight_dtype)
         elif node["class_type"] == "CLIPTextEncode" and inputs["text"] and not inputs["text"].startswith("blurry"):
@@ -245,6 +247,7 @@ def main() -> int:
     parser.add_argument("--weight-dtype", default="", help="UNETLoader weight_dtype override, e.g. fp8_e4m3fn_fast")
     parser.add_argument("--rife-dtype", default="", help="RIFE VFI dtype override: float32, float16 or bfloat16")
     parser.add_argument("--rife-batch-size", type=int, default=0, help="RIFE VFI batch_size override")
+    parser.add_argument("--rife-clear-cache", type=int, default=0, help="RIFE VFI clear_cache_after_n_frames override")
     parser.add_argument("--compile", action="store_true", help="insert TorchCompileModel before both samplers")
     return asyncio.run(main_async(parser.parse_args()))
 

@@ -81,14 +81,17 @@ def linear_names(module: torch.nn.Module) -> list[str]:
     return [name for name, child in module.named_modules() if isinstance(child, torch.nn.Linear)]
 
 
-def scale_linears(specs: dict[str, TensorSpec], linears: list[str]) -> dict[str, TensorSpec]:
-    """The Comfy-Org scaled-fp8 layout: each Linear weight in fp8 with an fp32 scalar scale_weight."""
+def scale_linears(specs: dict[str, TensorSpec], linears: list[str], marker_elements: int) -> dict[str, TensorSpec]:
+    """The Comfy-Org scaled-fp8 layout: each Linear weight in fp8 with an fp32 scalar scale_weight.
+
+    The `scaled_fp8` marker's length differs per loader: the diffusion experts take two elements, the
+    text encoder's T5 declares an empty parameter and refuses any other size."""
     out = dict(specs)
     for name in linears:
         weight = out[f"{name}.weight"]
         out[f"{name}.weight"] = TensorSpec(weight.shape, FP8, "weight")
         out[f"{name}.scale_weight"] = TensorSpec((), torch.float32, "scale")
-    out["scaled_fp8"] = TensorSpec((SCALED_FP8_MARKER_ELEMENTS,), FP8, "marker")
+    out["scaled_fp8"] = TensorSpec((marker_elements,), FP8, "marker")
     return out
 
 
@@ -105,7 +108,7 @@ def wan_state_plan() -> dict[str, TensorSpec]:
     import comfy.model_detection
 
     model = wan_model()
-    specs = scale_linears(module_specs(model, torch.bfloat16), linear_names(model))
+    specs = scale_linears(module_specs(model, torch.bfloat16), linear_names(model), marker_elements=SCALED_FP8_MARKER_ELEMENTS)
     meta_sd = {k: torch.empty(s.shape, dtype=s.dtype, device="meta") for k, s in specs.items()}
     detected = comfy.model_detection.detect_unet_config(meta_sd, "")
     for key in ("dim", "ffn_dim", "num_layers", "num_heads", "in_dim", "out_dim", "model_type"):
@@ -137,7 +140,7 @@ def umt5_plan(comfyui_dir: Path) -> tuple[dict[str, TensorSpec], bytes]:
 
     config = json.loads((comfyui_dir / "comfy/text_encoders/umt5_config_xxl.json").read_text())
     model = comfy.text_encoders.t5.T5(config, dtype=torch.bfloat16, device="meta", operations=comfy.ops.manual_cast)
-    specs = scale_linears(module_specs(model, torch.bfloat16), linear_names(model))
+    specs = scale_linears(module_specs(model, torch.bfloat16), linear_names(model), marker_elements=0)
     tokenizer = sentencepiece_model(config["vocab_size"])
     specs["spiece_model"] = TensorSpec((len(tokenizer),), torch.uint8, "bytes")
     meta_sd = {k: torch.empty(s.shape, dtype=s.dtype, device="meta") for k, s in specs.items()}
