@@ -65,12 +65,14 @@ describe('gpu-container/Dockerfile', () => {
 
     expect(defaults.get('COMFYUI_COMMIT')).toMatch(/^[0-9a-f]{40}$/);
     expect(defaults.get('FRAME_INTERPOLATION_COMMIT')).toMatch(/^[0-9a-f]{40}$/);
+    expect(defaults.get('SAGEATTENTION_COMMIT')).toMatch(/^[0-9a-f]{40}$/);
     expect(fetches.map((c) => /"\$\{(\w+_COMMIT)\}"$/.exec(c)?.[1])).toEqual([
       'COMFYUI_COMMIT',
       'FRAME_INTERPOLATION_COMMIT',
+      'SAGEATTENTION_COMMIT',
     ]);
     expect(gitCommands.filter((c) => /\bgit\b.*\bclone\b/.test(c))).toEqual([]);
-    expect(runs.filter((run) => /rev-parse HEAD\)" = "\$\{\w+_COMMIT\}"/.test(run))).toHaveLength(2);
+    expect(runs.filter((run) => /rev-parse HEAD\)" = "\$\{\w+_COMMIT\}"/.test(run))).toHaveLength(3);
   });
 
   it('pins PyTorch so the requirements files cannot move it', () => {
@@ -80,6 +82,19 @@ describe('gpu-container/Dockerfile', () => {
     expect(runs.indexOf(torch ?? '')).toBeLessThan(
       runs.findIndex((run) => run.includes('-r /tmp/req/comfyui.txt')),
     );
+  });
+
+  it('builds SageAttention for Hopper and has the worker select it', () => {
+    const build = runs.find((run) => run.includes('pip wheel --no-build-isolation'));
+    const env = parsed
+      .filter((i) => i.keyword === 'ENV')
+      .map((i) => i.args)
+      .join(' ');
+
+    expect(build).toContain('TORCH_CUDA_ARCH_LIST=9.0');
+    expect(runs.some((run) => /pip install .*\/tmp\/wheels\/sageattention-\*\.whl/.test(run))).toBe(true);
+    expect(env).toMatch(/COMFYUI_ATTENTION=sage\b/);
+    expect(env).toContain('--use-sage-attention');
   });
 
   it('runs the worker as a non-root user under tini, with a health check', () => {

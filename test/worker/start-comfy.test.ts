@@ -74,4 +74,51 @@ describe('startComfy', () => {
       await started.supervisor.stop();
     }
   });
+
+  it.each([
+    ['sage', true],
+    ['pytorch', false],
+  ] as const)(
+    'COMFYUI_ATTENTION=%s starts ComfyUI with --use-sage-attention: %s',
+    async (attention, sage) => {
+      // Prepare: the fake ComfyUI records its arguments; no models, so nothing is downloaded.
+      const comfyDir = join(dir, `ComfyUI-${attention}`);
+      await mkdir(comfyDir);
+      const fake = pathToFileURL(join(import.meta.dirname, 'fake-comfy.mjs')).href;
+      await writeFile(join(comfyDir, 'main.py'), `import(${JSON.stringify(fake)});\n`);
+      const argsLog = join(dir, `args-${attention}.jsonl`);
+      const config = ComfyRuntimeConfigSchema.parse({
+        MODEL_BUCKET: emulator.modelBucket,
+        MODEL_CACHE_DIR: join(dir, `cache-${attention}`),
+        COMFYUI_DIR: comfyDir,
+        COMFYUI_PYTHON: process.execPath,
+        COMFYUI_PORT: String(await freePort()),
+        COMFYUI_ATTENTION: attention,
+      });
+      process.env.FAKE_COMFY_LOG = argsLog;
+
+      // Act
+      let started: Awaited<ReturnType<typeof startComfy>>;
+      try {
+        started = await startComfy({
+          config,
+          source: new S3ModelSource(emulator.s3, emulator.modelBucket),
+          models: [],
+          workDir: join(dir, `comfy-work-${attention}`),
+        });
+      } finally {
+        delete process.env.FAKE_COMFY_LOG;
+      }
+
+      // Assess
+      try {
+        const [first] = (await readFile(argsLog, 'utf8')).trim().split('\n');
+        const { args } = JSON.parse(first ?? '{}') as { args: string[] };
+        expect(args).toContain('--disable-metadata');
+        expect(args.includes('--use-sage-attention')).toBe(sage);
+      } finally {
+        await started.supervisor.stop();
+      }
+    },
+  );
 });
