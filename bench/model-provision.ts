@@ -33,6 +33,7 @@ import {
   planParts,
 } from '../gpu-container/worker/provision/ranged-download.js';
 import { S3_LIKE, startNetworkModelProxy } from './network-model-proxy.js';
+import { answerCpuProbes, cpuSpread, formatCpuSpread, readChildCpu } from './store-cpu.js';
 
 const MiB = 1024 * 1024;
 /** The same network model as the frame-upload benchmark (docs/benchmarks.md, "Network model"). */
@@ -64,6 +65,7 @@ async function stopPart(part: Part): Promise<void> {
 }
 
 async function servePart(role: string, upstream: string): Promise<void> {
+  answerCpuProbes();
   if (role === 'store') {
     const { startFauxqs } = await import('fauxqs');
     const server = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false });
@@ -232,13 +234,21 @@ export async function benchModelProvision(
     const model: ModelFile = { name: 'bench.safetensors', folder: 'diffusion_models', sha256, bytes };
     const plan = planParts(bytes, planOverrides());
     const file = join(workDir, 'single.bin');
+    // The store side's CPU is read just outside the downloader's own interval (one IPC round trip, well
+    // under a millisecond, with the children idle) and divided by the same wall time.
+    const readCpu = (parts: Part[]) => Promise.all(parts.map((part) => readChildCpu(part.child)));
+    const storeCpu = () => Promise.all([readCpu(stores), readCpu(networks)]);
     const run = async (label: string, measure: () => Promise<number>) => {
+      const [storesBefore, networksBefore] = await storeCpu();
       const cpu = process.cpuUsage();
       const ms = await measure();
       const used = process.cpuUsage(cpu);
+      const [storesAfter, networksAfter] = await storeCpu();
       const cores = (used.user + used.system) / 1000 / ms;
+      const emulators = formatCpuSpread('emulators', cpuSpread(storesBefore, storesAfter, ms));
+      const network = formatCpuSpread('network model', cpuSpread(networksBefore, networksAfter, ms));
       console.log(
-        `  ${label.padEnd(52)} ${(ms / 1000).toFixed(2).padStart(6)} s ${mbps(bytes, ms).toFixed(0).padStart(5)} MB/s  downloader CPU ${cores.toFixed(2)} cores`,
+        `  ${label.padEnd(52)} ${(ms / 1000).toFixed(2).padStart(6)} s ${mbps(bytes, ms).toFixed(0).padStart(5)} MB/s  downloader CPU ${cores.toFixed(2)} cores, ${emulators}, ${network}`,
       );
       return mbps(bytes, ms);
     };
