@@ -6,23 +6,12 @@
  *   npx tsx bench/bundle.ts
  *   node dist/bench/model-provision.mjs
  */
-import { build } from 'esbuild';
+import { bundleForNode } from '../gpu-container/worker/node-bundle.js';
 
-await build({
+await bundleForNode({
   entryPoints: {
     'model-provision': 'bench/model-provision.ts',
     'part-thread': 'gpu-container/worker/provision/part-thread.ts',
   },
   outdir: 'dist/bench',
-  outExtension: { '.js': '.mjs' },
-  bundle: true,
-  platform: 'node',
-  target: 'node22',
-  format: 'esm',
-  sourcemap: true,
-  // Some bundled CommonJS dependencies call require(); give the ESM bundle one.
-  banner: {
-    js: "import { createRequire as __heritageRequire } from 'node:module';\nconst require = __heritageRequire(import.meta.url);",
-  },
-  logLevel: 'warning',
 });
