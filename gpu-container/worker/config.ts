@@ -11,6 +11,9 @@ const optionalString = z
 
 const seconds = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 
+/** Scratch space when WORK_DIR is not set (the image sets /scratch). */
+export const DEFAULT_WORK_DIR = join(tmpdir(), 'heritage-worker');
+
 export const WorkerConfigSchema = z.object({
   REQUEST_BUCKET: z.string().min(1).describe('Bucket holding inbox/, requests/ and outputs/.'),
   WORK_QUEUE_URL: z.string().url().describe('SQS work queue the worker long-polls.'),
@@ -28,6 +31,14 @@ export const WorkerConfigSchema = z.object({
     'ComfyUI to render with; without it the worker uses the CPU preview engine.',
   ),
   COMFYUI_DIR: optionalString.describe('ComfyUI installation on this host.'),
+  WORKER_ENGINE: z
+    .enum(['managed', 'remote', 'preview'])
+    .optional()
+    .describe(
+      "'managed': provision the models and run ComfyUI from COMFYUI_DIR (the GPU image); 'remote': render with the " +
+        "ComfyUI at COMFYUI_URL; 'preview': the CPU preview engine. When absent: remote if COMFYUI_URL is set, else " +
+        'managed if COMFYUI_DIR is set, else preview.',
+    ),
   COMFYUI_INPUT_DIR: optionalString.describe(
     "ComfyUI's --input-directory on this host (default COMFYUI_DIR/input); request inputs are removed there.",
   ),
@@ -36,11 +47,7 @@ export const WorkerConfigSchema = z.object({
   ),
   WORKFLOW: z.string().min(1).default('wan22-flf2v-rife').describe('Workflow folder under WORKFLOWS_DIR.'),
   WORKFLOWS_DIR: optionalString.describe('Where workflow folders live; gpu-container/workflows by default.'),
-  WORK_DIR: z
-    .string()
-    .min(1)
-    .default(join(tmpdir(), 'heritage-worker'))
-    .describe('Scratch space for requests.'),
+  WORK_DIR: z.string().min(1).default(DEFAULT_WORK_DIR).describe('Scratch space for requests.'),
   AWS_ENDPOINT_URL: optionalString.describe('Endpoint for S3, SQS and SNS (the local emulator).'),
   AWS_REGION: optionalString.describe('Region of the clients; the SDK default chain applies when absent.'),
   FFMPEG_PATH: optionalString.describe('ffmpeg binary; the npm-shipped one when absent.'),

@@ -2,6 +2,7 @@
  * Worker entry point. Builds the adapters from the environment and runs the loop.
  * Exit codes: 0 after an idle timeout or a drained shutdown; 1 on a fatal error; 2 on bad configuration.
  */
+import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -15,10 +16,11 @@ import { isHeritageError } from '../../contracts/errors.js';
 import { loadWorkerConfig, type WorkerConfig } from './config.js';
 import type { FrameEngine } from './engine.js';
 import { resolveFfmpegPath } from './ffmpeg.js';
+import { startLiveness } from './liveness.js';
 import { describeError, type WorkerLog } from './log.js';
 import { type ManagedComfy, startManagedComfy } from './managed-comfy.js';
 import type { RunJobDeps } from './run-job.js';
-import { selectEngine } from './select-engine.js';
+import { engineKind, selectEngine } from './select-engine.js';
 import { runWorkerLoop } from './worker-loop.js';
 
 /** SIGTERM to exit: Batch and spot give 30 s before SIGKILL; this leaves room to spare. */
@@ -89,11 +91,16 @@ async function main(): Promise<number> {
   let deps: RunJobDeps;
   let managed: ManagedComfy | undefined;
   let gaveUp = false;
+  let liveness: ReturnType<typeof startLiveness> | undefined;
   try {
     config = loadWorkerConfig();
+    await mkdir(config.WORK_DIR, { recursive: true });
+    liveness = startLiveness(config.WORK_DIR);
     const ffmpegPath = resolveFfmpegPath(config.FFMPEG_PATH);
-    // Without COMFYUI_URL but with COMFYUI_DIR (the GPU image), the worker runs ComfyUI itself.
-    if (config.COMFYUI_URL === undefined && config.COMFYUI_DIR !== undefined) {
+    const kind = engineKind(config);
+    log.info('worker starting', { engine: kind });
+    liveness.update({ engine: kind });
+    if (kind === 'managed') {
       managed = await startManagedComfy(config, process.env, log, (error) => {
         gaveUp = true;
         log.error('ComfyUI keeps dying: this worker stops so that another host takes the work', {
@@ -107,12 +114,18 @@ async function main(): Promise<number> {
   } catch (error) {
     log.error('worker cannot start', { error: describeError(error) });
     await managed?.supervisor.stop();
+    await liveness?.stop();
     return isHeritageError(error) && error.code === 'CONFIG_INVALID' ? 2 : 1;
   }
   if (shutdown.signal.aborted) {
     await managed?.supervisor.stop();
+    await liveness.stop();
     return 0;
   }
+  const comfyUrl =
+    managed?.supervisor.url ?? (engineKind(config) === 'remote' ? config.COMFYUI_URL : undefined);
+  liveness.update({ phase: 'serving', comfy_url: comfyUrl ?? null });
+  shutdown.signal.addEventListener('abort', () => liveness?.update({ phase: 'stopping' }), { once: true });
   log.info('worker started', { engine: deps.engine.name, worker_id: deps.workerId });
   try {
     const exit = await runWorkerLoop(
@@ -130,6 +143,7 @@ async function main(): Promise<number> {
     return 1;
   } finally {
     await managed?.supervisor.stop();
+    await liveness.stop();
   }
 }
 

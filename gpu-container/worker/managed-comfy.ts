@@ -111,6 +111,8 @@ export async function startManagedComfy(
     workDir: comfyDir,
     onFile: (timing) => log.info('model ready', { ...timing }),
     onSupervisorEvent: (event) => log.info(`ComfyUI ${event.kind}`, { ...event }),
+    onPrefetched: (report) =>
+      log.info('models prefetched into the page cache', { bytes: report.bytes, ms: Math.round(report.ms) }),
   });
   const { supervisor } = started;
   log.info('models provisioned and ComfyUI started', {

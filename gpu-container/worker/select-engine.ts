@@ -1,10 +1,12 @@
 /**
- * The engine a worker renders with: ComfyUI when COMFYUI_URL is set, otherwise the CPU preview.
- * For ComfyUI it waits until ComfyUI answers, then checks the workflow against /object_info, so a
- * worker with a missing node or model fails at start-up instead of on every request.
+ * The engine a worker renders with (`engineKind`): a ComfyUI the worker runs itself (managed, in the GPU
+ * image), a ComfyUI at COMFYUI_URL (remote), or the CPU preview. For a remote ComfyUI it waits until
+ * ComfyUI answers, then checks the workflow against /object_info, so a worker with a missing node or
+ * model fails at start-up instead of on every request. managed-comfy.ts starts the managed one.
  */
 
 import { join } from 'node:path';
+import { ConfigInvalidError } from '../../contracts/errors.js';
 import { ComfyEngine } from './comfy/comfy-engine.js';
 import { ComfyHttpClient } from './comfy/comfy-http-client.js';
 import { waitForReady } from './comfy/comfy-process.js';
@@ -17,14 +19,30 @@ import { validateWorkflow } from './workflow/validate-workflow.js';
 
 const COMFY_READY_TIMEOUT_MS = 300_000;
 
+export type EngineKind = NonNullable<WorkerConfig['WORKER_ENGINE']>;
+
+/** WORKER_ENGINE, or what the other variables imply; a choice its variables cannot serve is CONFIG_INVALID. */
+export function engineKind(config: WorkerConfig): EngineKind {
+  const kind =
+    config.WORKER_ENGINE ??
+    (config.COMFYUI_URL !== undefined ? 'remote' : config.COMFYUI_DIR !== undefined ? 'managed' : 'preview');
+  if (kind === 'remote' && config.COMFYUI_URL === undefined) {
+    throw new ConfigInvalidError('WORKER_ENGINE=remote needs COMFYUI_URL');
+  }
+  if (kind === 'managed' && config.COMFYUI_DIR === undefined) {
+    throw new ConfigInvalidError('WORKER_ENGINE=managed needs COMFYUI_DIR');
+  }
+  return kind;
+}
+
 export async function selectEngine(
   config: WorkerConfig,
   ffmpegPath: string,
   log: WorkerLog,
 ): Promise<FrameEngine> {
   const url = config.COMFYUI_URL;
-  if (url === undefined) {
-    log.info('no COMFYUI_URL: rendering with the CPU preview engine (labelled "preview", not AI output)');
+  if (engineKind(config) === 'preview' || url === undefined) {
+    log.info('rendering with the CPU preview engine (labelled "preview", not AI output)');
     return new PreviewEngine(ffmpegPath);
   }
   const workflow = await loadWorkflow({

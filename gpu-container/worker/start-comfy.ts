@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { ModelSource } from '../../contracts/model-source.js';
 import { ComfySupervisor, type SupervisorEvent } from './comfy-supervisor.js';
+import { type PrefetchReport, prefetchModels } from './provision/prefetch-models.js';
 import {
   type FileTiming,
   type ModelFile,
@@ -49,6 +50,13 @@ export const ComfyRuntimeConfigSchema = z.object({
         "PyTorch's scaled_dot_product_attention (cuDNN first), exact in bf16.",
     ),
   WARMUP: WarmupModeSchema,
+  MODEL_PREFETCH: z
+    .enum(['on', 'off'])
+    .default('on')
+    .describe(
+      "'on': once provisioned, read the model files into the page cache while ComfyUI starts, so that its " +
+        'first load does not wait on the disk (prefetch-models.ts).',
+    ),
 });
 export type ComfyRuntimeConfig = z.infer<typeof ComfyRuntimeConfigSchema>;
 
@@ -60,11 +68,14 @@ export interface StartComfyOptions {
   workDir: string;
   onFile?: (timing: FileTiming) => void;
   onSupervisorEvent?: (event: SupervisorEvent) => void;
+  onPrefetched?: (report: PrefetchReport) => void;
 }
 
 export interface StartedComfy {
   supervisor: ComfySupervisor;
   provision: ProvisionReport;
+  /** The page-cache prefetch started after provisioning (undefined when MODEL_PREFETCH=off). */
+  prefetch: Promise<PrefetchReport | undefined>;
   /** From the start of provisioning to ComfyUI answering. */
   startMs: number;
 }
@@ -79,6 +90,19 @@ export async function startComfy(options: StartComfyOptions): Promise<StartedCom
     prefix: config.MODEL_PREFIX,
     ...(options.onFile === undefined ? {} : { onFile: options.onFile }),
   });
+  // Not awaited: the reads overlap ComfyUI's start. A failure only costs the overlap.
+  const prefetch =
+    config.MODEL_PREFETCH === 'off'
+      ? Promise.resolve(undefined)
+      : prefetchModels(
+          options.models.map((model) => join(config.MODEL_CACHE_DIR, model.folder, model.name)),
+        ).then(
+          (report) => {
+            options.onPrefetched?.(report);
+            return report;
+          },
+          () => undefined,
+        );
   const supervisor = new ComfySupervisor({
     command: config.COMFYUI_PYTHON,
     entry: [join(config.COMFYUI_DIR, 'main.py')],
@@ -93,5 +117,5 @@ export async function startComfy(options: StartComfyOptions): Promise<StartedCom
     ...(options.onSupervisorEvent === undefined ? {} : { onEvent: options.onSupervisorEvent }),
   });
   await supervisor.start();
-  return { supervisor, provision, startMs: performance.now() - started };
+  return { supervisor, provision, prefetch, startMs: performance.now() - started };
 }
