@@ -2,6 +2,8 @@
  * The model manifest (gpu-container/models.json): which weights a workflow needs, where ComfyUI
  * finds them under the model root (MODEL_CACHE_DIR), where they come from, and how to check them.
  * A null sha256 or size means "not yet known": `heritage models sync` computes it and writes it back.
+ * That first-use trust is for safetensors only: a pickle checkpoint (.pth, .pt, .ckpt, .bin, .pkl)
+ * runs code when it is loaded, so it must carry its sha256 in the manifest.
  */
 import { z } from 'zod';
 
@@ -26,6 +28,14 @@ export const ModelEntrySchema = z
       'Folder under the model root (MODEL_CACHE_DIR) that ComfyUI searches: diffusion_models, loras, text_encoders, vae; rife for the frame-interpolation checkpoints',
     ),
     url: z.url({ protocol: /^https$/ }).describe('Public HTTPS source the model mirror is filled from'),
+    revision: z
+      .string()
+      .regex(/^[0-9a-f]{40}$/, 'a full 40-hex commit')
+      .nullable()
+      .describe(
+        'The source repository commit the url pins (Hugging Face: resolve/<revision>/); null where the source has none (a release asset) or none could be found',
+      )
+      .default(null),
     sha256: z
       .string()
       .regex(/^[0-9a-f]{64}$/, 'lower-case hex sha256')
@@ -38,7 +48,29 @@ export const ModelEntrySchema = z
       .nullable()
       .describe('Size of the file in bytes; null until `heritage models sync` measures it'),
   })
-  .strict();
+  .strict()
+  .superRefine((model, ctx) => {
+    if (model.revision !== null && !model.url.includes(`/resolve/${model.revision}/`)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: `must fetch at its revision: /resolve/${model.revision}/`,
+      });
+    }
+    if (isPickle(model.name) && model.sha256 === null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sha256'],
+        message:
+          'a pickle checkpoint runs code when loaded: its sha256 must be pinned here, not learned on first use',
+      });
+    }
+  });
+
+/** Checkpoint formats that unpickle (run code) when loaded; safetensors does not. */
+export function isPickle(name: string): boolean {
+  return /\.(pth|pt|ckpt|bin|pkl)$/i.test(name);
+}
 
 export const ModelManifestSchema = z
   .object({

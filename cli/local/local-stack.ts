@@ -16,6 +16,7 @@ import { LocalWorkerLauncher, type WorkerExit } from './local-worker-launcher.js
 import { S3NotificationBridge } from './s3-notification-bridge.js';
 
 export interface LocalStackOptions extends LocalAwsOptions {
+  /** Most local workers at once; 0 launches none, for workers run some other way (a container). */
   maxWorkers?: number;
   /** A worker exits after this long without work (scale to zero). */
   idleTimeoutSeconds?: number;
@@ -29,6 +30,10 @@ export interface LocalStackOptions extends LocalAwsOptions {
   /** Called for errors in the background loops (bridge, pollers); they keep running. */
   onError?: (source: string, error: unknown) => void;
   onWorkerExit?: (exit: WorkerExit) => void;
+  /** Run workers with this command instead of the worker's TypeScript source (e.g. the image's bundle). */
+  workerCommand?: { file: string; args: string[] };
+  /** Variables workers get on top of the stack's own (e.g. the GPU image's environment). */
+  workerEnv?: Record<string, string>;
   /**
    * Puts something between the deployables (workers, functions) and the AWS stand-in, such as the
    * fault-injecting proxy of the chaos suite: given the stand-in's endpoint, returns the one they use.
@@ -66,7 +71,8 @@ export function localEnvironment(aws: LocalAws, options: LocalStackOptions): Rec
     WORK_QUEUE_URL: aws.workQueueUrl,
     COMPLETIONS_TOPIC_ARN: aws.topicArn,
     MODEL_BUCKET: aws.modelBucket,
-    MAX_WORKERS: String(options.maxWorkers ?? 1),
+    // The functions' own setting must be positive; a stack of maxWorkers 0 simply never launches.
+    MAX_WORKERS: String(Math.max(1, options.maxWorkers ?? 1)),
     IDLE_TIMEOUT_SECONDS: String(options.idleTimeoutSeconds ?? 30),
     REQUEST_TIMEOUT_SECONDS: String(options.requestTimeoutSeconds ?? 900),
     // No Batch locally: the launcher below takes its place. These name it in logs only.
@@ -106,8 +112,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const launcher = new LocalWorkerLauncher({
     maxWorkers: options.maxWorkers ?? 1,
     // One JSON line per log record in the worker logs, whatever this process uses.
-    env: { ...env, POWERTOOLS_SERVICE_NAME: 'heritage-worker', POWERTOOLS_DEV: 'false' },
+    env: {
+      ...env,
+      POWERTOOLS_SERVICE_NAME: 'heritage-worker',
+      POWERTOOLS_DEV: 'false',
+      ...options.workerEnv,
+    },
     logDir: join(workDir, 'workers'),
+    ...(options.workerCommand === undefined ? {} : { command: options.workerCommand }),
     ...(options.onWorkerExit === undefined ? {} : { onExit: options.onWorkerExit }),
   });
   // The functions run in this process and build their SDK clients from the environment, as in Lambda.

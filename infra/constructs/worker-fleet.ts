@@ -196,8 +196,8 @@ export class WorkerFleet extends Construct {
 
 /**
  * The worker image builds from the repository root: the worker imports contracts/ and adapters/, and
- * `npm run build` bundles it into dist/worker/. Only what the image needs is sent to Docker (and
- * hashed), so a README edit does not rebuild a multi-GB image.
+ * the Dockerfile bundles it itself. Only what the image needs is sent to Docker (and hashed), so a
+ * README edit does not rebuild a multi-GB image. .dockerignore says the same for `npm run image`.
  */
 export const REPOSITORY_ROOT = path.join(import.meta.dirname, '..', '..');
 export const WORKER_DOCKERFILE = 'gpu-container/Dockerfile';
@@ -205,7 +205,6 @@ export const WORKER_IMAGE_INCLUDE = [
   'gpu-container',
   'contracts',
   'adapters',
-  'dist',
   'package.json',
   'package-lock.json',
   'tsconfig.json',
@@ -214,6 +213,5 @@ export const WORKER_IMAGE_EXCLUDE = [
   '*',
   ...WORKER_IMAGE_INCLUDE.map((included) => `!${included}`),
   '**/node_modules',
-  '**/.vendor',
-  '**/.whl',
+  '**/__pycache__',
 ];

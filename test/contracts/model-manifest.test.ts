@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ModelManifestSchema, modelPath } from '../../contracts/model-manifest.js';
 
 const manifestJson = (): unknown => JSON.parse(readFileSync('gpu-container/models.json', 'utf8'));
-const provenPrompt = JSON.parse(readFileSync('test/fixtures/comfyui/proven-prompt.json', 'utf8')) as Record<
+const provenPrompt = JSON.parse(readFileSync('gpu-container/smoke/reference-prompt.json', 'utf8')) as Record<
   string,
   { class_type: string; inputs: Record<string, unknown> }
 >;
@@ -13,6 +13,7 @@ function entry(overrides: Record<string, unknown> = {}): Record<string, unknown>
     name: 'model.safetensors',
     folder: 'diffusion_models',
     url: 'https://example.com/model.safetensors',
+    revision: null,
     sha256: 'a'.repeat(64),
     bytes: 1,
     ...overrides,
@@ -38,6 +39,47 @@ describe('model manifest', () => {
 
     expect(loaded.length).toBe(7);
     expect(names.toSorted()).toEqual(loaded.toSorted());
+  });
+
+  it('pins every model of gpu-container/models.json by sha256 and size', () => {
+    const manifest = ModelManifestSchema.parse(manifestJson());
+
+    expect(manifest.models.filter((model) => model.sha256 === null || model.bytes === null)).toEqual([]);
+  });
+
+  it('fetches every Hugging Face model at a fixed revision, except those docs/architecture.md names', () => {
+    const manifest = ModelManifestSchema.parse(manifestJson());
+    const architecture = readFileSync('docs/architecture.md', 'utf8');
+
+    const unpinned = manifest.models.filter((model) => /\/resolve\/main\//.test(model.url));
+
+    expect(unpinned.length).toBeLessThan(manifest.models.length);
+    for (const model of unpinned) {
+      expect(model.revision).toBeNull();
+      expect(architecture).toContain(`\`${model.name}\``);
+    }
+  });
+
+  it('refuses a model whose url does not fetch the revision it names', () => {
+    const result = ModelManifestSchema.safeParse({
+      version: 1,
+      models: [
+        entry({ url: 'https://huggingface.co/o/r/resolve/main/m.safetensors', revision: 'b'.repeat(40) }),
+      ],
+    });
+
+    expect(result.error?.issues[0]?.path).toEqual(['models', 0, 'url']);
+  });
+
+  it('refuses a pickle checkpoint without a pinned sha256 instead of trusting it on first use', () => {
+    const pickle = ModelManifestSchema.safeParse({
+      version: 1,
+      models: [entry({ name: 'rife47.pth', folder: 'rife', sha256: null })],
+    });
+    const safetensors = ModelManifestSchema.safeParse({ version: 1, models: [entry({ sha256: null })] });
+
+    expect(pickle.error?.issues[0]?.path).toEqual(['models', 0, 'sha256']);
+    expect(safetensors.success).toBe(true);
   });
 
   it('accepts an unknown checksum and size as null, to be filled in by models sync', () => {

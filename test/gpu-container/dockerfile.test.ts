@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { WORKER_IMAGE_EXCLUDE, WORKER_IMAGE_INCLUDE } from '../../infra/constructs/worker-fleet.js';
 
 /** Dockerfile instructions with continuation lines joined and comments dropped. */
 function instructions(text: string): { keyword: string; args: string }[] {
@@ -34,67 +35,106 @@ const dockerfile = readFileSync('gpu-container/Dockerfile', 'utf8');
 const parsed = instructions(dockerfile);
 const defaults = argDefaults(parsed);
 const runs = parsed.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+const env = parsed
+  .filter((i) => i.keyword === 'ENV')
+  .map((i) => i.args)
+  .join(' ');
+
+/** The first stage an image name is built FROM, with its stage aliases removed. */
+function baseImages(): string[] {
+  const stages = new Set<string>();
+  const images: string[] = [];
+  for (const { args } of parsed.filter((i) => i.keyword === 'FROM')) {
+    const [image = '', , alias] = expand(args, defaults).split(/\s+/);
+    if (!stages.has(image)) images.push(image);
+    if (alias) stages.add(alias);
+  }
+  return images;
+}
 
 describe('gpu-container/Dockerfile', () => {
-  it('pins every base image by digest and never uses latest', () => {
-    const stages = new Set<string>();
-    const images: string[] = [];
-    for (const { args } of parsed.filter((i) => i.keyword === 'FROM')) {
-      const [image = '', , alias] = expand(args, defaults).split(/\s+/);
-      if (!stages.has(image)) images.push(image);
-      if (alias) stages.add(alias);
-    }
-
-    expect(images.length).toBeGreaterThan(0);
-    for (const image of images) {
-      expect(image).toMatch(/^[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}$/);
-      expect(image).not.toMatch(/:latest\b/);
-    }
+  it('builds every stage from one Debian base, pinned by digest, and never from latest', () => {
+    expect(baseImages()).toEqual([defaults.get('BASE_IMAGE')]);
+    expect(defaults.get('BASE_IMAGE')).toMatch(/^debian:trixie-slim@sha256:[0-9a-f]{64}$/);
     expect(dockerfile).not.toMatch(/:latest\b/);
   });
 
-  it('uses a CUDA 12.x base', () => {
-    expect(defaults.get('CUDA_BASE')).toMatch(/^nvidia\/cuda:12\.\d+\.\d+-/);
-  });
+  it('takes build arguments for where the base and the sources come from, and nothing else', () => {
+    const args = parsed.filter((i) => i.keyword === 'ARG').map((i) => i.args.split('=')[0]);
+    const commits = args.filter((name) => name?.endsWith('_COMMIT'));
 
-  it('fetches ComfyUI and the frame-interpolation pack at exact commits and checks them', () => {
-    const gitCommands = runs
-      .flatMap((run) => run.split('&&').map((c) => c.trim()))
-      .filter((c) => /\bgit\b/.test(c));
-    const fetches = gitCommands.filter((c) => /\bgit\b.*\bfetch\b/.test(c));
-
-    expect(defaults.get('COMFYUI_COMMIT')).toMatch(/^[0-9a-f]{40}$/);
-    expect(defaults.get('FRAME_INTERPOLATION_COMMIT')).toMatch(/^[0-9a-f]{40}$/);
-    expect(defaults.get('SAGEATTENTION_COMMIT')).toMatch(/^[0-9a-f]{40}$/);
-    expect(fetches.map((c) => /"\$\{(\w+_COMMIT)\}"$/.exec(c)?.[1])).toEqual([
-      'COMFYUI_COMMIT',
-      'FRAME_INTERPOLATION_COMMIT',
-      'SAGEATTENTION_COMMIT',
-    ]);
-    expect(gitCommands.filter((c) => /\bgit\b.*\bclone\b/.test(c))).toEqual([]);
-    expect(runs.filter((run) => /rev-parse HEAD\)" = "\$\{\w+_COMMIT\}"/.test(run))).toHaveLength(3);
-  });
-
-  it('pins PyTorch so the requirements files cannot move it', () => {
-    const torch = runs.find((run) => /pip install torch==/.test(run));
-
-    expect(torch).toMatch(/torch==\d+\.\d+\.\d+ torchvision==\d+\.\d+\.\d+ torchaudio==\d+\.\d+\.\d+/);
-    expect(runs.indexOf(torch ?? '')).toBeLessThan(
-      runs.findIndex((run) => run.includes('-r /tmp/req/comfyui.txt')),
+    // A commit is part of the recipe, not a build-time choice: each stage re-declares it, with no value.
+    expect(new Set(args.filter((name) => !name?.endsWith('_COMMIT')))).toEqual(
+      new Set(['BASE_IMAGE', 'SOURCES']),
     );
+    expect(new Set(commits)).toEqual(
+      new Set(['COMFYUI_COMMIT', 'FRAME_INTERPOLATION_COMMIT', 'SAGEATTENTION_COMMIT']),
+    );
+    expect(defaults.get('SOURCES')).toBe('https://github.com');
+  });
+
+  it('fetches ComfyUI, the frame-interpolation pack and SageAttention at exact commits', () => {
+    const fetches = runs.filter((run) => run.includes('fetch-source.sh'));
+
+    for (const name of ['COMFYUI_COMMIT', 'FRAME_INTERPOLATION_COMMIT', 'SAGEATTENTION_COMMIT']) {
+      expect(defaults.get(name)).toMatch(/^[0-9a-f]{40}$/);
+    }
+    expect(
+      fetches.map((run) =>
+        /"\$\{SOURCES\}\/([\w.-]+\/[\w.-]+)\.git" "\$\{(\w+_COMMIT)\}"/.exec(run)?.slice(1),
+      ),
+    ).toEqual([
+      ['Comfy-Org/ComfyUI', 'COMFYUI_COMMIT'],
+      ['Fannovel16/ComfyUI-Frame-Interpolation', 'FRAME_INTERPOLATION_COMMIT'],
+      ['thu-ml/SageAttention', 'SAGEATTENTION_COMMIT'],
+    ]);
+    expect(runs.filter((run) => /\bgit\b.*\bclone\b/.test(run))).toEqual([]);
+  });
+
+  it('removes the frame-interpolation pack downloader and checks the lock still matches the sources', () => {
+    expect(
+      runs.some((run) => /seal-frame-interpolation\.py \S+ComfyUI-Frame-Interpolation \/models\b/.test(run)),
+    ).toBe(true);
+    expect(
+      runs.some((run) =>
+        run.includes('cmp /opt/comfyui/requirements.txt /tmp/locked/comfyui-requirements.txt'),
+      ),
+    ).toBe(true);
+  });
+
+  it('installs Python packages from the hashed lock alone, never resolving anything', () => {
+    const pipInstalls = runs
+      .flatMap((run) => run.split('&&').map((c) => c.trim()))
+      .filter((c) => /pip install/.test(c));
+
+    expect(pipInstalls.length).toBeGreaterThan(0);
+    for (const install of pipInstalls) {
+      const fromLock = /--require-hashes --no-deps --only-binary :all: -r \/tmp\/python\/[\w-]+\.lock$/.test(
+        install,
+      );
+      const localWheel = /--no-deps \/tmp\/wheels\/sageattention-\*\.whl$/.test(install);
+      expect(fromLock || localWheel, install).toBe(true);
+    }
+  });
+
+  it('installs Node and sharp from the runtime lockfile with npm ci', () => {
+    expect(runs).toContain(
+      'cd /opt/heritage/worker && npm ci --omit=dev --ignore-scripts --no-audit --no-fund',
+    );
+    expect(runs.filter((run) => /npm install\b/.test(run))).toEqual([]);
   });
 
   it('builds SageAttention for Hopper and has the worker select it', () => {
     const build = runs.find((run) => run.includes('pip wheel --no-build-isolation'));
-    const env = parsed
-      .filter((i) => i.keyword === 'ENV')
-      .map((i) => i.args)
-      .join(' ');
 
     expect(build).toContain('TORCH_CUDA_ARCH_LIST=9.0');
-    expect(runs.some((run) => /pip install .*\/tmp\/wheels\/sageattention-\*\.whl/.test(run))).toBe(true);
     expect(env).toMatch(/COMFYUI_ATTENTION=sage\b/);
-    expect(env).toContain('--use-sage-attention');
+  });
+
+  it('asks the NVIDIA runtime for compute and fetches nothing at run time', () => {
+    expect(env).toMatch(/NVIDIA_DRIVER_CAPABILITIES=compute,utility\b/);
+    expect(env).toMatch(/HF_HUB_OFFLINE=1\b/);
+    expect(env).toMatch(/TRANSFORMERS_OFFLINE=1\b/);
   });
 
   it('runs the worker as a non-root user under tini, with a health check', () => {
@@ -103,15 +143,35 @@ describe('gpu-container/Dockerfile', () => {
     expect(users.at(-1)).toBe('heritage');
     expect(parsed.find((i) => i.keyword === 'ENTRYPOINT')?.args).toMatch(/^\["\/usr\/bin\/tini", "--"/);
     expect(parsed.find((i) => i.keyword === 'CMD')?.args).toContain('/opt/heritage/worker/main.mjs');
-    expect(parsed.some((i) => i.keyword === 'HEALTHCHECK')).toBe(true);
+    expect(parsed.find((i) => i.keyword === 'HEALTHCHECK')?.args).toContain(
+      '/opt/heritage/worker/health-check.mjs',
+    );
   });
 
   it('bakes in no model weights and no secrets', () => {
     const copies = parsed.filter((i) => i.keyword === 'COPY' || i.keyword === 'ADD').map((i) => i.args);
-    const env = parsed.filter((i) => i.keyword === 'ENV' || i.keyword === 'ARG').map((i) => i.args);
+    const vars = parsed.filter((i) => i.keyword === 'ENV' || i.keyword === 'ARG').map((i) => i.args);
 
     expect(copies.filter((c) => /\.(safetensors|pth|ckpt|bin|gguf)\b/.test(c))).toEqual([]);
     expect(parsed.filter((i) => i.keyword === 'ADD')).toEqual([]);
-    expect(env.filter((e) => /SECRET|TOKEN|PASSWORD|ACCESS_KEY/i.test(e))).toEqual([]);
+    expect(vars.filter((e) => /SECRET|TOKEN|PASSWORD|ACCESS_KEY/i.test(e))).toEqual([]);
+  });
+
+  it('copies only what the build context sends, and .dockerignore sends what cdk deploy sends', () => {
+    const sources = parsed
+      .filter((i) => i.keyword === 'COPY' && !i.args.startsWith('--from'))
+      .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+    const dockerignore = readFileSync('.dockerignore', 'utf8')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'));
+
+    for (const source of sources) {
+      expect(
+        WORKER_IMAGE_INCLUDE.some((root) => source === root || source.startsWith(`${root}/`)),
+        source,
+      ).toBe(true);
+    }
+    expect(dockerignore).toEqual(WORKER_IMAGE_EXCLUDE);
   });
 });

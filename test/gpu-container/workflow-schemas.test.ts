@@ -7,7 +7,7 @@ import { ApiPromptSchema, loadObjectInfo, validatePrompt } from '../support/comf
 // proving run (docs/gpu-proving.md); the model lists in them are the default model set's file names.
 const objectInfo = loadObjectInfo('test/fixtures/comfyui/object_info.json');
 const readPrompt = (path: string) => ApiPromptSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
-const provenPrompt = () => readPrompt('test/fixtures/comfyui/proven-prompt.json');
+const provenPrompt = () => readPrompt('gpu-container/smoke/reference-prompt.json');
 
 const workflowsDir = 'gpu-container/workflows';
 const templates = existsSync(workflowsDir)
