@@ -11,11 +11,16 @@ Usage (inside the GPU container, or wherever torch and the pinned sources are):
     python3 synthesize_models.py --manifest models.json --models-dir $MODEL_CACHE_DIR \
         --comfyui-dir $COMFYUI_DIR --frame-interpolation-dir $COMFYUI_DIR/custom_nodes/...
     python3 synthesize_models.py ... --plan    # print the tensor plan only, write nothing
+    python3 synthesize_models.py ... --write-manifest synthetic-models.json
+        # also a model manifest of the written files (their sha256 and size), so that the worker's
+        # provisioner can verify the synthetic set as it verifies the real one
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import hashlib
 import json
 import os
 import sys
@@ -259,6 +264,26 @@ def build_plans(comfyui_dir: Path) -> dict[str, tuple[dict[str, TensorSpec], byt
     }
 
 
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(16 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def synthetic_manifest(manifest: dict, models_dir: Path) -> dict:
+    """The manifest with each entry's sha256 and bytes those of the synthetic file (hashed in parallel)."""
+    paths = [models_dir / model["folder"] / model["name"] for model in manifest["models"]]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(paths)) as pool:
+        digests = list(pool.map(sha256_of, paths))
+    models = [
+        {**model, "sha256": digest, "bytes": path.stat().st_size}
+        for model, path, digest in zip(manifest["models"], paths, digests)
+    ]
+    return {**manifest, "models": models}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--manifest", type=Path, required=True, help="gpu-container/models.json")
@@ -269,6 +294,7 @@ def main() -> int:
     parser.add_argument("--plan", action="store_true", help="print the tensor plan and write nothing")
     parser.add_argument("--force", action="store_true", help="rewrite files that already exist")
     parser.add_argument("--only", action="append", default=[], help="write only this model (repeatable)")
+    parser.add_argument("--write-manifest", type=Path, help="write the synthetic files' model manifest here")
     args = parser.parse_args()
 
     import_sources(args.comfyui_dir, args.frame_interpolation_dir)
@@ -292,6 +318,10 @@ def main() -> int:
         tensors = materialise(specs, args.device, seed=index, payload=payload)
         (write_torch if name.endswith(".pth") else write_safetensors)(path, tensors)
         print(f"  wrote {path.stat().st_size} bytes in {time.monotonic() - started:.1f} s", flush=True)
+    if args.write_manifest is not None and not args.plan:
+        started = time.monotonic()
+        args.write_manifest.write_text(json.dumps(synthetic_manifest(manifest, args.models_dir), indent=2) + "\n")
+        print(f"manifest -> {args.write_manifest} (hashed in {time.monotonic() - started:.1f} s)", flush=True)
     return 0
 
 
