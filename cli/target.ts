@@ -9,7 +9,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store.js';
-import { ObjectStatusStore } from '../adapters/status/object-status-store.js';
+import { ObjectStatusStore } from '../contracts/lifecycle/status-store.js';
 import { DEFAULT_STACK_NAME, StackOutputsSchema } from '../contracts/stack-outputs.js';
 import type { TargetFlags } from './args.js';
 import { localAwsClients } from './local/aws-clients.js';

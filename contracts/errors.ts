@@ -2,6 +2,8 @@
  * Every failure Heritage reports carries a stable `code`. Clients branch on the code, never on the message,
  * so a code, once published, is never renamed.
  */
+import { z } from 'zod';
+
 export const ERROR_CODES = [
   // Request input: never retryable, a retry cannot fix bad input.
   'MANIFEST_INVALID',
@@ -44,12 +46,19 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** The JSON shape of an error in status documents, result files and completion events. */
-export interface ErrorInfo {
-  code: ErrorCode;
-  message: string;
-  retryable: boolean;
-  details?: Record<string, unknown>;
-}
+export const ErrorInfoSchema = z
+  .object({
+    code: z.enum(ERROR_CODES).describe('Stable error code; branch on this, never on the message.'),
+    message: z.string().describe('Human-readable explanation.'),
+    retryable: z.boolean().describe('Whether sending the same request again could succeed.'),
+    details: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('Structured context, such as node errors.'),
+  })
+  .describe('Why a request failed or was rejected.');
+
+export type ErrorInfo = z.infer<typeof ErrorInfoSchema>;
 
 export interface HeritageErrorOptions {
   cause?: unknown;

@@ -1,10 +1,9 @@
 /** The completion event on the SNS topic: exactly one per accepted request. */
 import { z } from 'zod';
-import { ErrorInfoSchema } from './status.js';
+import { ErrorInfoSchema } from './errors.js';
+import { TERMINAL_STATES, type TerminalState } from './lifecycle/status.js';
 
 export const EVENT_VERSION = 1;
-export const TERMINAL_STATUSES = ['succeeded', 'failed', 'rejected'] as const;
-export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
 export const ENGINES = ['comfyui', 'preview'] as const;
 
 export const EventParametersSchema = z.object({
@@ -25,6 +24,16 @@ export const FramesSchema = z.object({
   format: z.literal('png'),
 });
 
+/** The five stage timings every event carries; result.json may add more (download, video, per node). */
+export const StageTimingsSchema = z.object({
+  queued: z.number().nonnegative(),
+  provision: z.number().nonnegative(),
+  inference: z.number().nonnegative(),
+  upload: z.number().nonnegative(),
+  total: z.number().nonnegative(),
+});
+export type StageTimings = z.infer<typeof StageTimingsSchema>;
+
 export const CompletionEventSchema = z
   .object({
     type: z.enum(['heritage.request.succeeded', 'heritage.request.failed', 'heritage.request.rejected']),
@@ -32,7 +41,7 @@ export const CompletionEventSchema = z
     request_id: z.string(),
     client_reference: z.string().nullable().describe('Echo of the manifest client_reference, or null.'),
     bucket: z.string(),
-    status: z.enum(TERMINAL_STATUSES),
+    status: z.enum(TERMINAL_STATES),
     engine: z
       .enum(ENGINES)
       .nullable()
@@ -41,15 +50,7 @@ export const CompletionEventSchema = z
     video: z.object({ key: z.string() }).nullable(),
     result_key: z.string().nullable(),
     parameters: EventParametersSchema.nullable().describe('Null only when the manifest could not be parsed.'),
-    timings_ms: z
-      .object({
-        queued: z.number().nonnegative(),
-        provision: z.number().nonnegative(),
-        inference: z.number().nonnegative(),
-        upload: z.number().nonnegative(),
-        total: z.number().nonnegative(),
-      })
-      .nullable(),
+    timings_ms: StageTimingsSchema.nullable(),
     error: ErrorInfoSchema.nullable(),
   })
   .describe('Heritage completion event, published once per request on the completions topic.');
@@ -61,6 +62,6 @@ export function eventAttributes(event: CompletionEvent): { type: string; status:
   return { type: event.type, status: event.status };
 }
 
-export function eventType(status: TerminalStatus): CompletionEvent['type'] {
+export function eventType(status: TerminalState): CompletionEvent['type'] {
   return `heritage.request.${status}`;
 }

@@ -1,4 +1,5 @@
 /** Output geometry: frame size from the start image and `resolution`, frame count and fps from the manifest. */
+import { z } from 'zod';
 import { ResolutionUnsupportedError } from './errors.js';
 
 export const SIZE_MULTIPLE = 16;
@@ -6,16 +7,15 @@ export const BASE_FPS = 16;
 /** Wan's VAE and attention cost grow with the long side; past this the request cannot be served. */
 export const MAX_LONG_SIDE = 2048;
 
-export interface Geometry {
-  width: number;
-  height: number;
-  /** Frames Wan generates (= frame_length). */
-  sourceFrames: number;
-  /** Frames delivered: (frame_length - 1) x interpolation + 1. */
-  frames: number;
-  fps: number;
-  interpolation: number;
-}
+export const GeometrySchema = z.object({
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  sourceFrames: z.number().int().positive().describe('Frames Wan generates (= frame_length).'),
+  frames: z.number().int().positive().describe('Frames delivered: (frame_length - 1) x interpolation + 1.'),
+  fps: z.number().int().positive(),
+  interpolation: z.number().int().positive(),
+});
+export type Geometry = z.infer<typeof GeometrySchema>;
 
 export interface GeometryParameters {
   resolution: number;

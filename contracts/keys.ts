@@ -1,6 +1,17 @@
-/** The S3 key layout (design.md §2). Every key Heritage reads or writes is built here and nowhere else. */
+/**
+ * The S3 key layout (docs/architecture.md, README "What you get back"). Every key Heritage reads or
+ * writes, and every prefix infra grants or expires, is built here and nowhere else.
+ */
 import { z } from 'zod';
 import { RequestIdInvalidError } from './errors.js';
+
+/** The three top-level prefixes of the request bucket: the client's, dispatch's and the worker's. */
+export const INBOX_PREFIX = 'inbox/';
+export const REQUESTS_PREFIX = 'requests/';
+export const OUTPUTS_PREFIX = 'outputs/';
+/** The object whose creation starts a request (the S3 notification's suffix filter). */
+export const MANIFEST_NAME = 'manifest.json';
+const STATUS_NAME = 'status.json';
 
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /** Object names inside inbox/<id>/: no path separators, no dot-dot, no control characters. */
@@ -56,19 +67,22 @@ export interface RequestKeys {
 
 export function requestKeys(requestId: string): RequestKeys {
   const id = assertRequestId(requestId);
-  const framesPrefix = `outputs/${id}/frames/`;
+  const framesPrefix = `${OUTPUTS_PREFIX}${id}/frames/`;
+  const inbox = `${INBOX_PREFIX}${id}/`;
+  const requests = `${REQUESTS_PREFIX}${id}/`;
+  const outputs = `${OUTPUTS_PREFIX}${id}/`;
   return {
-    inboxPrefix: `inbox/${id}/`,
-    manifest: `inbox/${id}/manifest.json`,
-    inboxObject: (name) => `inbox/${id}/${ImageNameSchema.parse(name)}`,
-    inlineInput: (name) => `requests/${id}/inputs/${ImageNameSchema.parse(name)}`,
-    status: `requests/${id}/status.json`,
-    event: `requests/${id}/event.json`,
-    outputsPrefix: `outputs/${id}/`,
+    inboxPrefix: inbox,
+    manifest: `${inbox}${MANIFEST_NAME}`,
+    inboxObject: (name) => `${inbox}${ImageNameSchema.parse(name)}`,
+    inlineInput: (name) => `${requests}inputs/${ImageNameSchema.parse(name)}`,
+    status: `${requests}${STATUS_NAME}`,
+    event: `${requests}event.json`,
+    outputsPrefix: outputs,
     framesPrefix,
     frame: (index) => `${framesPrefix}${frameFileName(index)}`,
-    video: `outputs/${id}/video.mp4`,
-    result: `outputs/${id}/result.json`,
+    video: `${outputs}video.mp4`,
+    result: `${outputs}result.json`,
   };
 }
 
@@ -82,4 +96,19 @@ export function parseInboxManifestKey(key: string): string | undefined {
   const match = INBOX_MANIFEST.exec(key);
   if (match === null) return undefined;
   return assertRequestId(match[1] ?? '');
+}
+
+const INBOX_REQUEST = /^inbox\/([^/]+)\//;
+
+/** The <id> segment of any inbox key, valid or not, for logging a key that cannot be a request. */
+export function inboxSegment(key: string): string | undefined {
+  return INBOX_REQUEST.exec(key)?.[1];
+}
+
+const STATUS_KEY = /^requests\/([^/]+)\/status\.json$/;
+
+/** The request id of a requests/<id>/status.json key; undefined for any other key. */
+export function parseStatusKey(key: string): string | undefined {
+  const id = STATUS_KEY.exec(key)?.[1];
+  return id !== undefined && REQUEST_ID_PATTERN.test(id) ? id : undefined;
 }

@@ -3,7 +3,7 @@
  * processes) implement them; nothing in here imports an SDK.
  */
 import type { CompletionEvent } from './event.js';
-import type { StatusDocument } from './status.js';
+import type { StatusDocument } from './lifecycle/status.js';
 
 export interface ObjectHead {
   size: number;

@@ -1,20 +1,13 @@
 /** The message dispatch sends to the work queue and a worker consumes. */
 import { z } from 'zod';
+import { GeometrySchema } from './geometry.js';
+import { RequestIdSchema } from './keys.js';
 import { ManifestSchema } from './manifest.js';
-
-export const GeometrySchema = z.object({
-  width: z.number().int().positive(),
-  height: z.number().int().positive(),
-  sourceFrames: z.number().int().positive(),
-  frames: z.number().int().positive(),
-  fps: z.number().int().positive(),
-  interpolation: z.number().int().positive(),
-});
 
 export const WorkMessageSchema = z
   .object({
     version: z.literal(1),
-    request_id: z.string(),
+    request_id: RequestIdSchema,
     bucket: z.string(),
     manifest_etag: z
       .string()

@@ -1,7 +1,7 @@
 /** The request bucket and completion topic as every function sees them: objects, statuses, events. */
 import { S3ObjectStore } from '../adapters/aws/s3-object-store.js';
 import { SnsEventPublisher } from '../adapters/aws/sns-event-publisher.js';
-import { ObjectStatusStore } from '../adapters/status/object-status-store.js';
+import { ObjectStatusStore } from '../contracts/lifecycle/status-store.js';
 import type { FunctionAwsClients } from './aws-clients.js';
 
 export function createRequestStores(

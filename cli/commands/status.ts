@@ -1,6 +1,6 @@
 /** heritage status <id>: the request's lifecycle document, requests/<id>/status.json. */
 import { assertRequestId } from '../../contracts/keys.js';
-import type { StatusDocument } from '../../contracts/status.js';
+import type { StatusDocument } from '../../contracts/lifecycle/status.js';
 import { COMMON_OPTIONS, parseCommand, TARGET_OPTIONS } from '../args.js';
 import { RequestFailedError } from '../exit-codes.js';
 import { createOutput } from '../output.js';

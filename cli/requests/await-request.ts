@@ -1,7 +1,7 @@
 /** Polls requests/<id>/status.json until the request is terminal. Works the same on AWS and locally. */
 
+import { isTerminal, type StatusDocument } from '../../contracts/lifecycle/status.js';
 import type { StatusStore } from '../../contracts/ports.js';
-import { isTerminal, type StatusDocument } from '../../contracts/status.js';
 import { RequestFailedError } from '../exit-codes.js';
 
 export interface AwaitOptions {

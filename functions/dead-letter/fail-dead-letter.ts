@@ -7,12 +7,13 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { type ErrorInfo, RetriesExhaustedError, WorkerCrashedError } from '../../contracts/errors.js';
 import { REQUEST_ID_PATTERN } from '../../contracts/keys.js';
+import { failureEvent } from '../../contracts/lifecycle/completion-event.js';
+import { isTerminal, type StatusDocument } from '../../contracts/lifecycle/status.js';
+import { publishTerminalEvent } from '../../contracts/lifecycle/terminal-event.js';
+import { fail } from '../../contracts/lifecycle/transitions.js';
 import type { Manifest } from '../../contracts/manifest.js';
 import type { EventPublisher, ObjectStore, StatusStore } from '../../contracts/ports.js';
-import { isTerminal, type StatusDocument } from '../../contracts/status.js';
-import { publishTerminalEvent } from '../../contracts/terminal-event.js';
 import { WorkMessageSchema } from '../../contracts/work-message.js';
-import { failureEvent } from '../failure-event.js';
 import { countMetric, requestLogger } from '../observability.js';
 
 export interface DeadLetterDeps {
@@ -84,19 +85,23 @@ export async function failDeadLetter(deps: DeadLetterDeps, letter: DeadLetter): 
     });
     countMetric(deps.metrics, 'PoisonMessages');
   }
-  if ((await deps.statuses.read(requestId)) === undefined) {
+  const before = await deps.statuses.read(requestId);
+  if (before === undefined) {
     log.error('dead letter for a request that has no status; nothing to fail', {
       message_id: letter.deliveryId,
     });
     countMetric(deps.metrics, 'PoisonMessages');
     return 'unreadable';
   }
-  let error: ErrorInfo | undefined;
-  const updated = await deps.statuses.update(requestId, (current) => {
-    if (isTerminal(current.state)) return undefined;
-    error = deadLetterError(current);
-    return { ...current, state: 'failed', error, updated_at: deps.now().toISOString() };
-  });
+  // The code depends on how far the request got; a request that moved on since is left to the next delivery.
+  const error = isTerminal(before.status.state) ? undefined : deadLetterError(before.status);
+  const updated =
+    error === undefined
+      ? undefined
+      : await deps.statuses.update(
+          requestId,
+          fail({ error, now: deps.now(), only: (current) => current.state === before.status.state }),
+        );
   const status = updated?.status ?? (await deps.statuses.read(requestId))?.status;
   if (status === undefined) return 'unreadable';
   const ours = status.state === 'failed' && DEAD_LETTER_CODES.includes(status.error?.code ?? '');

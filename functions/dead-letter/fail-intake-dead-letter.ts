@@ -6,11 +6,12 @@
  */
 import { type ErrorInfo, RetriesExhaustedError } from '../../contracts/errors.js';
 import { parseInboxManifestKey } from '../../contracts/keys.js';
-import type { StatusDocument } from '../../contracts/status.js';
-import { publishTerminalEvent } from '../../contracts/terminal-event.js';
+import { failureEvent } from '../../contracts/lifecycle/completion-event.js';
+import type { StatusDocument } from '../../contracts/lifecycle/status.js';
+import { publishTerminalEvent } from '../../contracts/lifecycle/terminal-event.js';
+import { fail, failedStatus, isUnsent } from '../../contracts/lifecycle/transitions.js';
 import type { ObjectCreated } from '../dispatch/read-s3-event.js';
 import { tryReadManifest } from '../dispatch/validate-request.js';
-import { failureEvent } from '../failure-event.js';
 import { countMetric, requestLogger } from '../observability.js';
 import type { DeadLetter, DeadLetterDeps, DeadLetterResult } from './fail-dead-letter.js';
 
@@ -30,21 +31,11 @@ async function failUnfinished(
   letter: DeadLetter,
   error: ErrorInfo,
 ): Promise<StatusDocument | undefined> {
-  const now = deps.now().toISOString();
-  const failed: StatusDocument = {
-    version: 1,
-    request_id: requestId,
-    state: 'failed',
-    created_at: now,
-    updated_at: now,
-    claimed_by: letter.deliveryId,
-    error,
-  };
+  const failed = failedStatus({ requestId, deliveryId: letter.deliveryId, error, now: deps.now() });
   if (await deps.statuses.create(failed)) return failed;
-  const updated = await deps.statuses.update(requestId, (current) =>
-    current.state === 'queued' && current.enqueued_at === undefined
-      ? { ...current, state: 'failed', error, claimed_by: letter.deliveryId, updated_at: now }
-      : undefined,
+  const updated = await deps.statuses.update(
+    requestId,
+    fail({ error, now: deps.now(), only: isUnsent, claimedBy: letter.deliveryId }),
   );
   if (updated !== undefined) return updated.status;
   const status = (await deps.statuses.read(requestId))?.status;

@@ -5,9 +5,10 @@
  * stamps `enqueued_at`; if it dies in between, its own retry (same SQS message id) or, after the lease,
  * any later delivery finishes the send.
  */
+
+import { claimedStatus, enqueue, takeOver } from '../../contracts/lifecycle/transitions.js';
 import type { ResolvedManifest } from '../../contracts/manifest.js';
 import type { ObjectStore, StatusStore, WorkQueue } from '../../contracts/ports.js';
-import type { StatusDocument } from '../../contracts/status.js';
 import { type WorkMessage, WorkMessageSchema } from '../../contracts/work-message.js';
 import type { ValidRequest } from './validate-request.js';
 
@@ -26,19 +27,16 @@ export async function claimRequest(
   manifest: ResolvedManifest,
   deliveryId: string,
 ): Promise<boolean> {
-  const now = deps.now().toISOString();
-  const status: StatusDocument = {
-    version: 1,
-    request_id: request.requestId,
-    state: 'queued',
-    created_at: now,
-    updated_at: now,
-    seed: manifest.seed,
-    manifest_etag: request.manifestEtag,
-    claimed_by: deliveryId,
-    ...(manifest.client_reference === undefined ? {} : { client_reference: manifest.client_reference }),
-  };
-  return deps.statuses.create(status);
+  return deps.statuses.create(
+    claimedStatus({
+      requestId: request.requestId,
+      deliveryId,
+      seed: manifest.seed,
+      manifestEtag: request.manifestEtag,
+      clientReference: manifest.client_reference,
+      now: deps.now(),
+    }),
+  );
 }
 
 /**
@@ -51,12 +49,7 @@ export async function takeOverClaim(
   deliveryId: string,
   leaseMs: number,
 ): Promise<boolean> {
-  const record = await deps.statuses.update(requestId, (current) => {
-    if (current.state !== 'queued' || current.enqueued_at !== undefined) return undefined;
-    const stale = deps.now().getTime() - Date.parse(current.updated_at) > leaseMs;
-    if (current.claimed_by !== deliveryId && !stale) return undefined;
-    return { ...current, claimed_by: deliveryId, updated_at: deps.now().toISOString() };
-  });
+  const record = await deps.statuses.update(requestId, takeOver({ deliveryId, leaseMs, now: deps.now() }));
   return record !== undefined;
 }
 
@@ -93,10 +86,9 @@ export async function enqueueWork(
   const message = workMessage(deps, request, manifest);
   await deps.workQueue.send(JSON.stringify(message));
   // A fast worker may already run it; the stamp still goes on, so no later delivery re-sends.
-  await deps.statuses.update(request.requestId, (current) =>
-    (current.state === 'queued' || current.state === 'running') && current.enqueued_at === undefined
-      ? { ...current, enqueued_at: message.enqueued_at, updated_at: deps.now().toISOString() }
-      : undefined,
+  await deps.statuses.update(
+    request.requestId,
+    enqueue({ enqueuedAt: message.enqueued_at, now: deps.now() }),
   );
   return message;
 }

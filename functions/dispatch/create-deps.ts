@@ -1,5 +1,5 @@
 /** Wires dispatch to AWS from its configuration: called once, on the first invocation. */
-import { DEFAULT_OUTBOX_LEASE_MS } from '../../contracts/terminal-event.js';
+import { DEFAULT_OUTBOX_LEASE_MS } from '../../contracts/lifecycle/terminal-event.js';
 import { createAwsClients } from '../aws-clients.js';
 import { createObservability } from '../observability.js';
 import { createRequestStores } from '../request-stores.js';

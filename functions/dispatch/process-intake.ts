@@ -1,7 +1,9 @@
 /** One intake SQS batch: every record through dispatchRequest, then one scaling decision. */
+
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { inboxSegment } from '../../contracts/keys.js';
 import type { WorkerLauncher } from '../../contracts/ports.js';
 import { countMetric } from '../observability.js';
 import { type DispatchDeps, type DispatchResult, dispatchRequest } from './dispatch-request.js';
@@ -40,7 +42,7 @@ async function dispatchRecord(deps: IntakeDeps, record: SQSRecord): Promise<Disp
       );
     } catch (error) {
       deps.logger.warn('dispatch failed; the record will be retried', {
-        request_id: /^inbox\/([^/]+)\//.exec(object.key)?.[1],
+        request_id: inboxSegment(object.key),
         key: object.key,
         message_id: record.messageId,
         error,

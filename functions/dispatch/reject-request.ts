@@ -3,9 +3,10 @@
  * through the outbox. The status comes first, so a retry knows a rejection is under way.
  */
 import type { ErrorInfo, HeritageError } from '../../contracts/errors.js';
+import { failureEvent } from '../../contracts/lifecycle/completion-event.js';
+import { type PublishOutcome, publishTerminalEvent } from '../../contracts/lifecycle/terminal-event.js';
+import { rejectedStatus } from '../../contracts/lifecycle/transitions.js';
 import type { Manifest } from '../../contracts/manifest.js';
-import { type PublishOutcome, publishTerminalEvent } from '../../contracts/terminal-event.js';
-import { failureEvent } from '../failure-event.js';
 import { countMetric } from '../observability.js';
 import type { DispatchContext } from './dispatch-context.js';
 
@@ -39,18 +40,16 @@ export async function rejectRequest(
   manifest: Manifest | undefined,
 ): Promise<'rejected' | 'claimed-elsewhere'> {
   const { deps, input, requestId } = ctx;
-  const now = deps.now().toISOString();
   const clientReference = manifest?.client_reference;
-  const created = await deps.statuses.create({
-    version: 1,
-    request_id: requestId,
-    state: 'rejected',
-    created_at: now,
-    updated_at: now,
-    claimed_by: input.deliveryId,
-    error: error.toInfo(),
-    ...(clientReference === undefined ? {} : { client_reference: clientReference }),
-  });
+  const created = await deps.statuses.create(
+    rejectedStatus({
+      requestId,
+      deliveryId: input.deliveryId,
+      error: error.toInfo(),
+      clientReference,
+      now: deps.now(),
+    }),
+  );
   if (!created) return 'claimed-elsewhere';
   await publishRejection(ctx, error.toInfo(), clientReference, manifest);
   return 'rejected';

@@ -3,10 +3,11 @@
  * left undone (a work message not sent, an event not published), or acknowledge a duplicate.
  */
 import { TransientError } from '../../contracts/errors.js';
+import { failureEvent } from '../../contracts/lifecycle/completion-event.js';
+import { publishTerminalEvent } from '../../contracts/lifecycle/terminal-event.js';
+import { fail, isUnsent } from '../../contracts/lifecycle/transitions.js';
 import { type Manifest, resolveSeed } from '../../contracts/manifest.js';
 import type { StatusRecord } from '../../contracts/ports.js';
-import { publishTerminalEvent } from '../../contracts/terminal-event.js';
-import { failureEvent } from '../failure-event.js';
 import { countMetric } from '../observability.js';
 import { enqueueWork, takeOverClaim } from './claim-request.js';
 import type { DispatchContext, DispatchResult } from './dispatch-context.js';
@@ -32,10 +33,9 @@ async function validateClaimed(ctx: DispatchContext): Promise<ValidRequest | und
   const validation = await validateRequest(deps.objects, requestId);
   if (validation.valid) return validation.request;
   const info = validation.error.toInfo();
-  const failed = await deps.statuses.update(requestId, (current) =>
-    current.state === 'queued' && current.enqueued_at === undefined
-      ? { ...current, state: 'failed', error: info, updated_at: deps.now().toISOString() }
-      : undefined,
+  const failed = await deps.statuses.update(
+    requestId,
+    fail({ error: info, now: deps.now(), only: isUnsent }),
   );
   if (failed !== undefined) {
     const { manifest } = validation;
@@ -87,6 +87,6 @@ export async function resumeRequest(ctx: DispatchContext, manifest?: Manifest): 
     });
     return outcome === 'published' ? 'rejected' : duplicate(ctx, record);
   }
-  if (status.state === 'queued' && status.enqueued_at === undefined) return finishClaim(ctx, record);
+  if (isUnsent(status)) return finishClaim(ctx, record);
   return duplicate(ctx, record);
 }

@@ -6,6 +6,11 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { type ErrorInfo, HeartbeatLostError } from '../../contracts/errors.js';
+import { parseStatusKey, REQUESTS_PREFIX } from '../../contracts/keys.js';
+import { failureEvent } from '../../contracts/lifecycle/completion-event.js';
+import type { StatusDocument } from '../../contracts/lifecycle/status.js';
+import { publishTerminalEvent } from '../../contracts/lifecycle/terminal-event.js';
+import { fail, lastSignOfLife } from '../../contracts/lifecycle/transitions.js';
 import type {
   EventPublisher,
   ObjectStore,
@@ -13,10 +18,7 @@ import type {
   WorkerLauncher,
   WorkQueue,
 } from '../../contracts/ports.js';
-import type { StatusDocument } from '../../contracts/status.js';
-import { publishTerminalEvent } from '../../contracts/terminal-event.js';
 import { type ScaleDecision, scaleWorkers } from '../dispatch/scale-workers.js';
-import { failureEvent } from '../failure-event.js';
 import { countMetric, requestLogger } from '../observability.js';
 
 export interface ReconcileDeps {
@@ -51,16 +53,11 @@ export interface ScanCursor {
   skip: number;
 }
 
-const STATUS_SUFFIX = '/status.json';
 /**
  * One owner for every run, so the next run finishes a publication an earlier one left; runs never
  * overlap (a one-minute schedule, and reserved concurrency 1 on the function).
  */
 const RECONCILE_OWNER = 'reconcile';
-
-function lastSignOfLife(status: StatusDocument): number {
-  return Date.parse(status.heartbeat_at ?? status.updated_at);
-}
 
 async function publishHeartbeatLost(
   deps: ReconcileDeps,
@@ -86,11 +83,10 @@ async function failSilentRequest(deps: ReconcileDeps, status: StatusDocument): P
     `the worker of request ${requestId} stopped sending heartbeats ${Math.round(silentMs / 1000)} s ago; the limit is ${deps.requestTimeoutMs / 1000} s`,
     { details: { worker_id: status.worker_id ?? null, last_heartbeat: status.heartbeat_at ?? null } },
   ).toInfo();
-  const updated = await deps.statuses.update(requestId, (current) =>
-    current.state === 'running' && lastSignOfLife(current) === lastSignOfLife(status)
-      ? { ...current, state: 'failed', error, updated_at: deps.now().toISOString() }
-      : undefined,
-  );
+  // Only if the worker is still silent: one that woke up meanwhile wins.
+  const stillSilent = (current: StatusDocument) =>
+    current.state === 'running' && lastSignOfLife(current) === lastSignOfLife(status);
+  const updated = await deps.statuses.update(requestId, fail({ error, now: deps.now(), only: stillSilent }));
   if (updated === undefined) return false;
   await publishHeartbeatLost(deps, status, error);
   requestLogger(deps.logger, requestId).warn('request failed: heartbeat lost', {
@@ -130,8 +126,9 @@ export async function failSilentRequests(
   let seen = 0;
   let scanned = 0;
   const heartbeatsLost: string[] = [];
-  for await (const object of deps.objects.list('requests/')) {
-    if (!object.key.endsWith(STATUS_SUFFIX)) continue;
+  for await (const object of deps.objects.list(REQUESTS_PREFIX)) {
+    const requestId = parseStatusKey(object.key);
+    if (requestId === undefined) continue;
     seen += 1;
     if (seen <= cursor.skip) continue;
     if (scanned >= deps.maxStatusesScanned) {
@@ -144,7 +141,6 @@ export async function failSilentRequests(
       return { scanned, capped: true, heartbeatsLost };
     }
     scanned += 1;
-    const requestId = object.key.slice('requests/'.length, -STATUS_SUFFIX.length);
     try {
       if (await checkRequest(deps, requestId)) heartbeatsLost.push(requestId);
     } catch (error) {

@@ -24,6 +24,8 @@ export type Liveness = z.infer<typeof LivenessSchema>;
 
 export interface LivenessWriter {
   update(patch: Partial<Omit<Liveness, 'pid' | 'at'>>): void;
+  /** Resolves once every write so far is on disk. */
+  flushed(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -48,6 +50,7 @@ export function startLiveness(workDir: string, intervalMs = LIVENESS_INTERVAL_MS
       state = { ...state, ...patch };
       write();
     },
+    flushed: () => writing,
     async stop() {
       clearInterval(timer);
       await writing;

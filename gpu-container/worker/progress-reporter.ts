@@ -3,8 +3,9 @@
  * a report that arrives too early is held and written when the interval has passed. Writes never
  * overlap, and a failed write is logged, not fatal: progress is for people watching, not for correctness.
  */
+
+import { progress as progressMove } from '../../contracts/lifecycle/transitions.js';
 import type { StatusStore } from '../../contracts/ports.js';
-import { recordProgress } from './job-status.js';
 import { describeError, type WorkerLog } from './log.js';
 
 export const PROGRESS_INTERVAL_MS = 2_000;
@@ -75,7 +76,7 @@ export class ProgressReporter {
     const { statuses, requestId, log } = this.options;
     this.writing = this.writing.then(async () => {
       try {
-        await recordProgress(statuses, requestId, progress, new Date());
+        await statuses.update(requestId, progressMove({ progress, now: new Date() }));
       } catch (error) {
         log.warn('status progress write failed', { request_id: requestId, error: describeError(error) });
       }

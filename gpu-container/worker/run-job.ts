@@ -6,7 +6,9 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ErrorInfo, OutputMismatchError } from '../../contracts/errors.js';
-import { REQUEST_ID_PATTERN, requestKeys } from '../../contracts/keys.js';
+import { requestKeys } from '../../contracts/keys.js';
+import { isTerminal } from '../../contracts/lifecycle/status.js';
+import { start } from '../../contracts/lifecycle/transitions.js';
 import type {
   EventPublisher,
   ObjectStore,
@@ -15,13 +17,11 @@ import type {
   WorkQueue,
 } from '../../contracts/ports.js';
 import { type Result, ResultSchema } from '../../contracts/result.js';
-import { isTerminal } from '../../contracts/status.js';
 import { type WorkMessage, WorkMessageSchema } from '../../contracts/work-message.js';
 import { buildResult } from './completion.js';
 import { deliverOutputs } from './deliver-outputs.js';
 import type { EngineJob, FrameEngine } from './engine.js';
 import { startHeartbeat } from './heartbeat.js';
-import { claimRunning } from './job-status.js';
 import { describeError, type WorkerLog } from './log.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { withRetry } from './retry.js';
@@ -73,7 +73,7 @@ function overall(phase: keyof typeof PROGRESS_SPANS, percent: number): number {
 function parseWork(body: string): WorkMessage | undefined {
   try {
     const parsed = WorkMessageSchema.safeParse(JSON.parse(body));
-    return parsed.success && REQUEST_ID_PATTERN.test(parsed.data.request_id) ? parsed.data : undefined;
+    return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }
@@ -122,7 +122,7 @@ export async function runJob(
     await finish(deps, message, work, committed);
     return { kind: 'succeeded', requestId, timingsMs: committed.timings_ms };
   }
-  if ((await claimRunning(statuses, requestId, deps.workerId, new Date())) === undefined) {
+  if ((await statuses.update(requestId, start({ workerId: deps.workerId, now: new Date() }))) === undefined) {
     await queue.delete(message.receiptHandle);
     return { kind: 'duplicate', requestId };
   }

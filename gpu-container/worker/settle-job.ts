@@ -2,15 +2,15 @@
  * How a run ends once its outcome is known: the status move, the event through the terminal-event
  * outbox (requests/<id>/event.json, shared with the Lambdas), and what happens to the message.
  */
-import { isHeritageError, RequestTimeoutError, toErrorInfo } from '../../contracts/errors.js';
+import { type ErrorInfo, isHeritageError, RequestTimeoutError, toErrorInfo } from '../../contracts/errors.js';
 import { requestKeys } from '../../contracts/keys.js';
+import { failureEvent, succeededEvent } from '../../contracts/lifecycle/completion-event.js';
+import type { StatusDocument } from '../../contracts/lifecycle/status.js';
+import { publishTerminalEvent } from '../../contracts/lifecycle/terminal-event.js';
+import { fail, requeue, resume, succeed } from '../../contracts/lifecycle/transitions.js';
 import type { ReceivedMessage } from '../../contracts/ports.js';
 import type { Result } from '../../contracts/result.js';
-import type { StatusDocument } from '../../contracts/status.js';
-import { publishTerminalEvent } from '../../contracts/terminal-event.js';
 import type { WorkMessage } from '../../contracts/work-message.js';
-import { failedEvent, succeededEvent } from './completion.js';
-import { markFailed, markSucceeded, requeue } from './job-status.js';
 import { describeError } from './log.js';
 import type { JobOutcome, RunJobDeps } from './run-job.js';
 
@@ -30,6 +30,41 @@ function outbox(deps: RunJobDeps) {
   return { objects: deps.store, events: deps.events, now: () => new Date() };
 }
 
+function succeeded(work: WorkMessage, result: Result) {
+  return succeededEvent({
+    bucket: work.bucket,
+    result,
+    clientReference: work.manifest.client_reference ?? null,
+  });
+}
+
+function failed(deps: RunJobDeps, work: WorkMessage, error: ErrorInfo, timingsMs: Record<string, number>) {
+  return failureEvent({
+    status: 'failed',
+    requestId: work.request_id,
+    bucket: work.bucket,
+    error,
+    manifest: work.manifest,
+    engine: deps.engine.name,
+    timingsMs,
+  });
+}
+
+/**
+ * -> succeeded, through running when a crash left the request queued after its result was written.
+ * True when this call made the move (and so owns the completion event).
+ */
+async function markSucceeded(deps: RunJobDeps, requestId: string, resultKey: string): Promise<boolean> {
+  const { statuses } = deps;
+  if ((await statuses.update(requestId, succeed({ resultKey, now: new Date() }))) !== undefined) return true;
+  // Only a request a crash left queued needs the detour through running; the usual path is one write.
+  const resumed = await statuses.update(requestId, resume({ now: new Date() }));
+  return (
+    resumed !== undefined &&
+    (await statuses.update(requestId, succeed({ resultKey, now: new Date() }))) !== undefined
+  );
+}
+
 /**
  * Status succeeded, then the event through the terminal-event outbox (requests/<id>/event.json), then
  * the message goes. A redelivery after a crash in between publishes the event the crash cut short,
@@ -42,10 +77,9 @@ export async function finish(
   result: Result,
 ): Promise<void> {
   const keys = requestKeys(work.request_id);
-  const moved = await markSucceeded(deps.statuses, work.request_id, keys.result, new Date());
-  const succeeded = moved || (await deps.statuses.read(work.request_id))?.status.state === 'succeeded';
-  if (succeeded)
-    await publishTerminalEvent(outbox(deps), succeededEvent(work, result), { owner: message.id });
+  const moved = await markSucceeded(deps, work.request_id, keys.result);
+  const done = moved || (await deps.statuses.read(work.request_id))?.status.state === 'succeeded';
+  if (done) await publishTerminalEvent(outbox(deps), succeeded(work, result), { owner: message.id });
   await deps.queue.delete(message.receiptHandle);
 }
 
@@ -59,9 +93,9 @@ export async function settleRedelivery(
 ): Promise<void> {
   const event =
     status.state === 'succeeded' && committed !== undefined
-      ? succeededEvent(work, committed)
+      ? succeeded(work, committed)
       : status.state === 'failed' && status.error !== undefined
-        ? failedEvent(work, deps.engine.name, status.error, {})
+        ? failed(deps, work, status.error, {})
         : undefined;
   if (event !== undefined) await publishTerminalEvent(outbox(deps), event, { owner: message.id });
   await deps.queue.delete(message.receiptHandle);
@@ -78,7 +112,7 @@ export async function settleFailure(
   const { statuses, queue, log } = deps;
   const requestId = work.request_id;
   if (run.shutdown.aborted) {
-    await requeue(statuses, requestId, new Date());
+    await statuses.update(requestId, requeue({ now: new Date() }));
     await queue.release(message.receiptHandle);
     log.info('released the request on shutdown', { request_id: requestId });
     return { kind: 'released', requestId };
@@ -91,7 +125,7 @@ export async function settleFailure(
       : error;
   const info = toErrorInfo(cause);
   if (shouldRedeliver(cause)) {
-    await requeue(statuses, requestId, new Date(), info);
+    await statuses.update(requestId, requeue({ lastError: info, now: new Date() }));
     const backoff = Math.min(MAX_BACKOFF_SECONDS, REDELIVERY_BACKOFF_SECONDS * message.receiveCount);
     await queue.extendVisibility(message.receiptHandle, backoff);
     log.warn('request failed; it will be retried', { request_id: requestId, error: describeError(cause) });
@@ -99,9 +133,8 @@ export async function settleFailure(
   }
   log.error('request failed', { request_id: requestId, error: describeError(cause) });
   run.timings.total = Date.now() - Date.parse(work.enqueued_at);
-  if (await markFailed(statuses, requestId, info, new Date())) {
-    const event = failedEvent(work, deps.engine.name, info, run.timings);
-    await publishTerminalEvent(outbox(deps), event, { owner: message.id });
+  if ((await statuses.update(requestId, fail({ error: info, now: new Date() }))) !== undefined) {
+    await publishTerminalEvent(outbox(deps), failed(deps, work, info, run.timings), { owner: message.id });
   }
   await queue.delete(message.receiptHandle);
   return { kind: 'failed', requestId, error: info };

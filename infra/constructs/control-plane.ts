@@ -16,9 +16,9 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { INBOX_PREFIX, REQUESTS_PREFIX } from '../../contracts/keys.js';
 import { HeritageFunction } from './heritage-function.js';
 import { allowListing, allowObjects } from './object-access.js';
-import { INBOX_PREFIX, REQUESTS_PREFIX } from './storage.js';
 import { allowPublish } from './topic-access.js';
 
 export const DISPATCH_TIMEOUT = Duration.seconds(60);

@@ -2,17 +2,15 @@
  * The request bucket (inbox/, requests/, outputs/), the model bucket (or an existing one) and the
  * bucket their access logs go to. All block public access, refuse plain HTTP and encrypt at rest.
  */
+
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { INBOX_PREFIX, MANIFEST_NAME, OUTPUTS_PREFIX, REQUESTS_PREFIX } from '../../contracts/keys.js';
 import { skipCheckov } from './checkov.js';
 
-export const INBOX_PREFIX = 'inbox/';
-export const REQUESTS_PREFIX = 'requests/';
-export const OUTPUTS_PREFIX = 'outputs/';
-export const MANIFEST_SUFFIX = 'manifest.json';
 const NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
 
 export interface StorageProps {
@@ -89,7 +87,7 @@ export class Storage extends Construct {
     this.requestBucket.addEventNotification(
       s3.EventType.OBJECT_CREATED,
       new s3n.SqsDestination(props.intakeQueue),
-      { prefix: INBOX_PREFIX, suffix: MANIFEST_SUFFIX },
+      { prefix: INBOX_PREFIX, suffix: MANIFEST_NAME },
     );
     // CDK's singleton custom resource that writes the notification configuration onto the bucket.
     const notificationsHandler = Stack.of(this).node.findChild(NOTIFICATIONS_HANDLER_ID);

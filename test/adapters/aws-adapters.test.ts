@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StatusDocument } from '../../contracts/lifecycle/status.js';
 import { isPreconditionFailed } from '../../contracts/ports.js';
-import type { StatusDocument } from '../../contracts/status.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 
 let aws: Emulator;

@@ -16,7 +16,7 @@ describe('architecture boundaries', () => {
   });
 
   it('keeps the status store on the ObjectStore port, not on S3', async () => {
-    const { packages } = await importGraph('adapters/status/object-status-store.ts');
+    const { packages } = await importGraph('contracts/lifecycle/status-store.ts');
     expect(packages.filter((p) => p.startsWith('@aws-sdk/'))).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@ describe('function boundaries', () => {
     'functions/dispatch/process-intake.ts',
     'functions/dead-letter/fail-dead-letter.ts',
     'functions/reconcile/reconcile.ts',
-    'contracts/terminal-event.ts',
+    'contracts/lifecycle/terminal-event.ts',
   ])('%s imports no AWS SDK', async (entry) => {
     const { packages } = await importGraph(entry);
     expect(packages.filter((name) => name.startsWith('@aws-sdk/'))).toEqual([]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { frameFileName, parseInboxManifestKey, requestKeys } from '../../contracts/keys.js';
-import { canTransition, isTerminal, REQUEST_STATES } from '../../contracts/status.js';
+import { canTransition, isTerminal, REQUEST_STATES } from '../../contracts/lifecycle/status.js';
 
 describe('S3 key layout', () => {
   it('builds every key of a request under its own prefixes', () => {

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { renderSchemas, SCHEMA_DIR } from '../../contracts/generate-schemas.js';
+import { SCHEMA_DIR } from '../../cli/write-schemas.js';
+import { renderSchemas } from '../../contracts/json-schemas.js';
 
 describe('published JSON Schemas', () => {
   it.each(Object.entries(renderSchemas()))('docs/schemas/%s matches its zod source', (name, expected) => {

@@ -1,6 +1,6 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { StatusDocument } from '../../contracts/status.js';
+import type { StatusDocument } from '../../contracts/lifecycle/status.js';
 import { handleReconcileEvent } from '../../functions/reconcile/handle-reconcile-event.js';
 import type { ReconcileDeps, ScanCursor } from '../../functions/reconcile/reconcile.js';
 import { type BatchFake, fakeBatch } from '../support/batch-fake.js';

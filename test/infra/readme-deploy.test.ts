@@ -1,7 +1,7 @@
 /** The README's Deploy section is part of the infra contract: it must name what the code accepts. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { TERMINAL_STATUSES } from '../../contracts/event.js';
+import { TERMINAL_STATES } from '../../contracts/lifecycle/status.js';
 import { CONFIG_KEYS } from '../../infra/config.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -27,7 +27,7 @@ describe('README Deploy section', () => {
 
     // Assess
     expect(Object.keys(policy)).toEqual(['status']);
-    for (const status of policy.status ?? []) expect(TERMINAL_STATUSES).toContain(status);
+    for (const status of policy.status ?? []) expect(TERMINAL_STATES).toContain(status);
   });
 
   it('names the vCPU quota one p5.48xlarge needs and dates its prices', () => {

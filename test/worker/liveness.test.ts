@@ -51,7 +51,7 @@ describe('worker liveness', () => {
     // Act
     const writer = startLiveness(dir, 60_000);
     writer.update({ phase: 'serving', engine: 'preview' });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await writer.flushed();
     const written = LivenessSchema.parse(JSON.parse(await readFile(join(dir, LIVENESS_FILE), 'utf8')));
     await writer.stop();
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { StatusDocument } from '../../contracts/lifecycle/status.js';
 import type { StatusRecord, StatusStore } from '../../contracts/ports.js';
-import type { StatusDocument } from '../../contracts/status.js';
 import { silentLog } from '../../gpu-container/worker/log.js';
 import { ProgressReporter } from '../../gpu-container/worker/progress-reporter.js';
 

@@ -1,9 +1,9 @@
 import { rm } from 'node:fs/promises';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ObjectStatusStore } from '../../adapters/status/object-status-store.js';
 import { ComfyNodeError, EngineCrashedError } from '../../contracts/errors.js';
 import { requestKeys } from '../../contracts/keys.js';
+import { ObjectStatusStore } from '../../contracts/lifecycle/status-store.js';
 import { ResultSchema } from '../../contracts/result.js';
 import { resolveFfmpegPath } from '../../gpu-container/worker/ffmpeg.js';
 import { PreviewEngine } from '../../gpu-container/worker/preview/preview-engine.js';

@@ -2,15 +2,10 @@
  * StatusStore over any ObjectStore: create with If-None-Match, update with If-Match and a retry on a
  * lost race. Illegal transitions are refused here, so no caller can move a terminal request.
  */
-import { InternalError } from '../../contracts/errors.js';
-import { requestKeys } from '../../contracts/keys.js';
-import {
-  isPreconditionFailed,
-  type ObjectStore,
-  type StatusRecord,
-  type StatusStore,
-} from '../../contracts/ports.js';
-import { canTransition, type StatusDocument, StatusSchema } from '../../contracts/status.js';
+import { InternalError } from '../errors.js';
+import { requestKeys } from '../keys.js';
+import { isPreconditionFailed, type ObjectStore, type StatusRecord, type StatusStore } from '../ports.js';
+import { canTransition, type StatusDocument, StatusSchema } from './status.js';
 
 const MAX_ATTEMPTS = 8;
 

@@ -7,10 +7,10 @@
  * (docs/architecture.md, "Dispatch and scaling").
  */
 import { z } from 'zod';
-import { TransientError } from './errors.js';
-import { type CompletionEvent, CompletionEventSchema } from './event.js';
-import { requestKeys } from './keys.js';
-import { type EventPublisher, isPreconditionFailed, type ObjectStore } from './ports.js';
+import { TransientError } from '../errors.js';
+import { type CompletionEvent, CompletionEventSchema } from '../event.js';
+import { requestKeys } from '../keys.js';
+import { type EventPublisher, isPreconditionFailed, type ObjectStore } from '../ports.js';
 
 export const EventOutboxSchema = z.object({
   version: z.literal(1),

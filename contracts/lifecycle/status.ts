@@ -1,11 +1,13 @@
 /** The request lifecycle document at requests/<id>/status.json, and the transitions it may take. */
 import { z } from 'zod';
-import { ERROR_CODES } from './errors.js';
+import { ErrorInfoSchema } from '../errors.js';
 
 export const REQUEST_STATES = ['queued', 'running', 'succeeded', 'failed', 'rejected'] as const;
 export type RequestState = (typeof REQUEST_STATES)[number];
 
-export const TERMINAL_STATES: readonly RequestState[] = ['succeeded', 'failed', 'rejected'];
+/** The states a request ends in; each has exactly one completion event of the same name. */
+export const TERMINAL_STATES = ['succeeded', 'failed', 'rejected'] as const satisfies readonly RequestState[];
+export type TerminalState = (typeof TERMINAL_STATES)[number];
 
 /**
  * Allowed moves. `running → queued` is a retry after a worker let the message go (SIGTERM, crash).
@@ -18,18 +20,6 @@ export const TRANSITIONS: Readonly<Record<RequestState, readonly RequestState[]>
   failed: [],
   rejected: [],
 };
-
-export const ErrorInfoSchema = z
-  .object({
-    code: z.enum(ERROR_CODES).describe('Stable error code; branch on this, never on the message.'),
-    message: z.string().describe('Human-readable explanation.'),
-    retryable: z.boolean().describe('Whether sending the same request again could succeed.'),
-    details: z
-      .record(z.string(), z.unknown())
-      .optional()
-      .describe('Structured context, such as node errors.'),
-  })
-  .describe('Why a request failed or was rejected.');
 
 export const StatusSchema = z
   .object({
@@ -65,8 +55,8 @@ export const StatusSchema = z
 
 export type StatusDocument = z.infer<typeof StatusSchema>;
 
-export function isTerminal(state: RequestState): boolean {
-  return TERMINAL_STATES.includes(state);
+export function isTerminal(state: RequestState): state is TerminalState {
+  return (TERMINAL_STATES as readonly RequestState[]).includes(state);
 }
 
 export function canTransition(from: RequestState, to: RequestState): boolean {
