@@ -1,4 +1,4 @@
-/** The whole Heritage pipeline (design.md §1) in one stack: storage, queues, Lambdas, GPU fleet, alarms. */
+/** The whole Heritage pipeline (docs/architecture.md) in one stack: storage, queues, Lambdas, GPU fleet, alarms. */
 import * as path from 'node:path';
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';

@@ -1,5 +1,5 @@
 /**
- * The whole pipeline on this machine (design.md §6): the AWS stand-in, the S3 notification stand-in, the
+ * The whole pipeline on this machine (docs/architecture.md, "Local stack"): the AWS stand-in, the S3 notification stand-in, the
  * intake event source running the real dispatch handler, workers as child processes in place of Batch,
  * and the work dead-letter queue running the real dead-letter handler.
  */

@@ -2,7 +2,7 @@
  * The chaos drill: N requests through the whole local pipeline (real dispatch, real workers on the
  * preview engine, real dead-letter and reconcile) while workers are killed at chosen points, the engine
  * crashes, S3/SQS/SNS fail transiently through a fault proxy, notifications repeat, poison arrives and
- * a manifest is replaced mid-run. Then every request is checked against design.md §7.
+ * a manifest is replaced mid-run. Then every request is checked against the promises of docs/reliability.md.
  */
 
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';

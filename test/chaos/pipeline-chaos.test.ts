@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatReport, runDrill } from './chaos-drill.js';
 import { REQUEST_FAULTS } from './chaos-plan.js';
 
-/** The short drill: every fault kind once, so `npm test` proves design.md §7 in a few minutes. */
+/** The short drill: every fault kind once, so `npm test` proves the promises of docs/reliability.md in a few minutes. */
 const SEED = 20261124;
 
 describe('pipeline under faults', () => {

@@ -1,5 +1,5 @@
 /**
- * The promises of design.md §7, checked for one request after a drill: exactly one terminal event, a
+ * The promises of docs/reliability.md, checked for one request after a drill: exactly one terminal event, a
  * status that agrees with it, and outputs that match the outcome.
  */
 import sharp from 'sharp';
