@@ -17,7 +17,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../cli/local/local-aws.js';
 import { requestKeys } from '../contracts/keys.js';
 import { ObjectStatusStore } from '../contracts/lifecycle/status-store.js';
 import { ManifestSchema } from '../contracts/manifest.js';
-import type { WorkMessage } from '../contracts/work-message.js';
+import { pinImage, type WorkMessage } from '../contracts/work-message.js';
 import type { FrameEngine } from '../gpu-container/worker/engine.js';
 import { resolveFfmpegPath } from '../gpu-container/worker/ffmpeg.js';
 import { silentLog } from '../gpu-container/worker/log.js';
@@ -52,6 +52,8 @@ function depsFor(remote: RemoteS3, engine: FrameEngine, workDir: string): RunJob
   const common = { endpoint: remote.modelEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   const store = new S3ObjectStore(new S3Client({ ...common, forcePathStyle: true }), remote.bucket);
   return {
+    bucket: remote.bucket,
+    leaseMs: 90_000,
     store,
     queue: new SqsWorkQueue(new SQSClient(common), remote.workQueueUrl),
     events: new SnsEventPublisher(new SNSClient(common), remote.topicArn),
@@ -69,8 +71,16 @@ function depsFor(remote: RemoteS3, engine: FrameEngine, workDir: string): RunJob
 
 async function seed(deps: RunJobDeps, remote: RemoteS3, id: string, frames: string[], video: boolean) {
   const keys = requestKeys(id);
-  await deps.store.put(keys.inboxObject('start.png'), await readFile(frames[0] ?? ''));
-  await deps.store.put(keys.inboxObject('end.png'), await readFile(frames.at(-1) ?? ''));
+  const pin = async (name: string, path: string) => {
+    const bytes = await readFile(path);
+    return pinImage(
+      keys.inboxObject(name),
+      (await deps.store.put(keys.inboxObject(name), bytes)).etag,
+      bytes,
+    );
+  };
+  const start = await pin('start.png', frames[0] ?? '');
+  const end = await pin('end.png', frames.at(-1) ?? '');
   const now = new Date().toISOString();
   await deps.statuses.create({
     version: 1,
@@ -85,7 +95,7 @@ async function seed(deps: RunJobDeps, remote: RemoteS3, id: string, frames: stri
     bucket: remote.bucket,
     manifest_etag: '"bench"',
     manifest: { ...ManifestSchema.parse({ frame_length: 65, interpolation: 2, seed: 1, video }), seed: 1 },
-    inputs: { start_key: keys.inboxObject('start.png'), end_key: keys.inboxObject('end.png') },
+    inputs: { start, end },
     geometry: {
       width: BENCH_FRAME.width,
       height: BENCH_FRAME.height,

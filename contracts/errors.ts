@@ -18,6 +18,8 @@ export const ERROR_CODES = [
   'IMAGE_DIMENSIONS',
   'IMAGE_TRUNCATED',
   'IMAGE_CORRUPT',
+  'IMAGE_ANIMATED',
+  'IMAGE_CHANGED',
   'RESOLUTION_UNSUPPORTED',
   // Engine.
   'COMFYUI_VALIDATION',
@@ -38,6 +40,7 @@ export const ERROR_CODES = [
   'WORKER_CRASHED',
   'RETRIES_EXHAUSTED',
   'HEARTBEAT_LOST',
+  'WORK_LOST',
   'CONFIG_INVALID',
   'TRANSIENT',
   'INTERNAL',
@@ -128,6 +131,14 @@ export class ImageTruncatedError extends InputError {
 export class ImageCorruptError extends InputError {
   readonly code = 'IMAGE_CORRUPT';
 }
+/** More than one frame (APNG, animated WebP, a multi-picture JPEG): which one would be the frame? */
+export class ImageAnimatedError extends InputError {
+  readonly code = 'IMAGE_ANIMATED';
+}
+/** The image under the key is no longer the one dispatch checked: replaced after the request was accepted. */
+export class ImageChangedError extends InputError {
+  readonly code = 'IMAGE_CHANGED';
+}
 export class ResolutionUnsupportedError extends InputError {
   readonly code = 'RESOLUTION_UNSUPPORTED';
 }
@@ -200,9 +211,22 @@ export class HeartbeatLostError extends HeritageError {
   readonly code = 'HEARTBEAT_LOST';
   readonly retryable = false;
 }
+/** Accepted, but its work message expired or was dropped before a worker took it: send it again. */
+export class WorkLostError extends HeritageError {
+  readonly code = 'WORK_LOST';
+  readonly retryable = true;
+}
 export class ConfigInvalidError extends HeritageError {
   readonly code = 'CONFIG_INVALID';
   readonly retryable = false;
+}
+/**
+ * The worker no longer holds its request: its lease lapsed or another path moved the request, or its
+ * message became visible to other workers. It stops at once and writes nothing more for the request.
+ */
+export class LeaseLostError extends HeritageError {
+  readonly code = 'TRANSIENT';
+  readonly retryable = true;
 }
 /** An AWS or network hiccup that a retry can fix. */
 export class TransientError extends HeritageError {
@@ -243,6 +267,8 @@ const ERROR_CLASSES = {
   IMAGE_DIMENSIONS: ImageDimensionsError,
   IMAGE_TRUNCATED: ImageTruncatedError,
   IMAGE_CORRUPT: ImageCorruptError,
+  IMAGE_ANIMATED: ImageAnimatedError,
+  IMAGE_CHANGED: ImageChangedError,
   RESOLUTION_UNSUPPORTED: ResolutionUnsupportedError,
   COMFYUI_VALIDATION: ComfyValidationError,
   COMFYUI_NODE_ERROR: ComfyNodeError,
@@ -261,6 +287,7 @@ const ERROR_CLASSES = {
   WORKER_CRASHED: WorkerCrashedError,
   RETRIES_EXHAUSTED: RetriesExhaustedError,
   HEARTBEAT_LOST: HeartbeatLostError,
+  WORK_LOST: WorkLostError,
   CONFIG_INVALID: ConfigInvalidError,
   TRANSIENT: TransientError,
   INTERNAL: InternalError,

@@ -1,7 +1,7 @@
 /** The completion event on the SNS topic: exactly one per accepted request. */
 import { z } from 'zod';
 import { ErrorInfoSchema } from './errors.js';
-import { TERMINAL_STATES, type TerminalState } from './lifecycle/status.js';
+import { TERMINAL_STATES, type TerminalState } from './lifecycle/states.js';
 
 export const EVENT_VERSION = 1;
 export const ENGINES = ['comfyui', 'preview'] as const;

@@ -1,9 +1,11 @@
 /**
  * Image checks on the header alone, before anything is decoded: format by magic bytes, size caps, and a
  * structural walk that refuses truncated files and chunks that claim more bytes than the file holds.
- * Dimensions are capped here, so a decompression bomb never reaches a decoder.
+ * Dimensions are capped here, so a decompression bomb never reaches a decoder. Animated images are
+ * refused, and an EXIF orientation is read, so that width and height are the image as it is displayed.
  */
 import {
+  ImageAnimatedError,
   ImageCorruptError,
   ImageDimensionsError,
   ImageEmptyError,
@@ -21,15 +23,18 @@ export const IMAGE_LIMITS = {
 
 /** How many leading bytes a caller should read to inspect an image without the whole file. */
 export const IMAGE_HEADER_PROBE_BYTES = 256 * 1024;
-/** How many trailing bytes a caller should read to check the end-of-image marker. */
-export const IMAGE_TAIL_PROBE_BYTES = 64;
+/** How many trailing bytes a caller should read: the end-of-image marker, and a WebP's EXIF chunk. */
+export const IMAGE_TAIL_PROBE_BYTES = 64 * 1024;
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp';
 
 export interface ImageInfo {
   format: ImageFormat;
+  /** As displayed: the stored width and height, swapped when the EXIF orientation turns the image. */
   width: number;
   height: number;
+  /** EXIF orientation, 1 (as stored) to 8; decoders that honour it (ComfyUI's LoadImage does) turn the pixels. */
+  orientation: number;
 }
 
 export interface InspectOptions {
@@ -89,7 +94,38 @@ class Reader {
   }
 }
 
-function inspectPng(r: Reader): { width: number; height: number } {
+interface Layout {
+  width: number;
+  height: number;
+  orientation?: number;
+}
+
+/** The Orientation tag (0x0112) of an EXIF TIFF block, when it has one. */
+export function exifOrientation(tiff: Uint8Array): number | undefined {
+  if (tiff.length < 8) return undefined;
+  const little = tiff[0] === 0x49 && tiff[1] === 0x49;
+  if (!little && !(tiff[0] === 0x4d && tiff[1] === 0x4d)) return undefined;
+  const view = new DataView(tiff.buffer, tiff.byteOffset, tiff.byteLength);
+  if (view.getUint16(2, little) !== 42) return undefined;
+  const ifd = view.getUint32(4, little);
+  if (ifd + 2 > tiff.length) return undefined;
+  const entries = view.getUint16(ifd, little);
+  for (let i = 0; i < entries; i++) {
+    const at = ifd + 2 + i * 12;
+    if (at + 12 > tiff.length) return undefined;
+    if (view.getUint16(at, little) === 0x0112) {
+      const value = view.getUint16(at + 8, little);
+      return value >= 1 && value <= 8 ? value : undefined;
+    }
+  }
+  return undefined;
+}
+
+function animated(label: string, how: string): ImageAnimatedError {
+  return new ImageAnimatedError(`${label} ${how}; send a single still frame (PNG, JPEG or WebP)`);
+}
+
+function inspectPng(r: Reader): Layout {
   r.need(8, 25, 'the IHDR chunk');
   if (r.view.getUint32(8) !== 13 || ascii(r.bytes, 12, 4) !== 'IHDR') {
     throw new ImageCorruptError(`${r.label} is not a valid PNG: IHDR must be the first chunk`);
@@ -106,6 +142,7 @@ function inspectPng(r: Reader): { width: number; height: number } {
   // Walk the chunks we hold: every declared length must fit inside the file.
   let offset = 8;
   let sawData = false;
+  let orientation: number | undefined;
   while (offset + 8 <= r.bytes.length) {
     const length = r.view.getUint32(offset);
     const type = ascii(r.bytes, offset + 4, 4);
@@ -117,23 +154,28 @@ function inspectPng(r: Reader): { width: number; height: number } {
         { details: { chunk: type, offset, length, size: r.totalSize } },
       );
     }
+    if (type === 'acTL') throw animated(r.label, 'is an animated PNG (APNG)');
+    if (type === 'eXIf' && offset + 8 + length <= r.bytes.length) {
+      orientation = exifOrientation(r.bytes.subarray(offset + 8, offset + 8 + length));
+    }
     if (type === 'IDAT') sawData = true;
     if (type === 'IEND') {
       if (!sawData) throw new ImageCorruptError(`${r.label}: PNG has no image data`);
-      return { width, height };
+      return { width, height, ...(orientation === undefined ? {} : { orientation }) };
     }
     offset += 12 + length;
   }
   if (r.complete) throw new ImageTruncatedError(`${r.label} is truncated: the PNG has no IEND chunk`);
-  return { width, height };
+  return { width, height, ...(orientation === undefined ? {} : { orientation }) };
 }
 
 function isStartOfFrame(marker: number): boolean {
   return marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
 }
 
-function inspectJpeg(r: Reader): { width: number; height: number } {
+function inspectJpeg(r: Reader): Layout {
   let offset = 2;
+  let orientation: number | undefined;
   for (;;) {
     r.need(offset, 4, 'a JPEG segment header');
     if (r.bytes[offset] !== 0xff)
@@ -152,13 +194,34 @@ function inspectJpeg(r: Reader): { width: number; height: number } {
     r.need(offset, length, `JPEG segment 0x${marker.toString(16)}`);
     if (isStartOfFrame(marker)) {
       r.need(offset, 7, 'the JPEG frame header');
-      return { height: r.view.getUint16(offset + 3), width: r.view.getUint16(offset + 5) };
+      return {
+        height: r.view.getUint16(offset + 3),
+        width: r.view.getUint16(offset + 5),
+        ...(orientation === undefined ? {} : { orientation }),
+      };
     }
+    const payload = r.bytes.subarray(offset + 2, offset + length);
+    if (marker === 0xe1 && ascii(payload, 0, 6) === 'Exif\0\0')
+      orientation = exifOrientation(payload.subarray(6));
+    if (marker === 0xe2 && ascii(payload, 0, 4) === 'MPF\0')
+      throw animated(r.label, 'holds several pictures (MPO)');
     offset += length;
   }
 }
 
-function inspectWebp(r: Reader): { width: number; height: number } {
+/** The EXIF chunk of a WebP, searched in `bytes` (the whole file, or its tail: the chunk follows the image data). */
+function webpOrientation(bytes: Uint8Array | undefined): number | undefined {
+  if (bytes === undefined) return undefined;
+  for (let at = bytes.length - 12; at >= 0; at--) {
+    if (ascii(bytes, at, 4) !== 'EXIF') continue;
+    const size = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(at + 4, true);
+    const start = at + 8 + (ascii(bytes, at + 8, 6) === 'Exif\0\0' ? 6 : 0);
+    return exifOrientation(bytes.subarray(start, Math.min(bytes.length, at + 8 + size)));
+  }
+  return undefined;
+}
+
+function inspectWebp(r: Reader, tail: Uint8Array | undefined): Layout {
   const riffSize = r.view.getUint32(4, true);
   if (riffSize + 8 > r.totalSize) {
     throw new ImageTruncatedError(
@@ -182,9 +245,12 @@ function inspectWebp(r: Reader): { width: number; height: number } {
     return { width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1 };
   }
   if (chunk === 'VP8X') {
+    const flags = r.bytes[20] ?? 0;
+    if ((flags & 0x02) !== 0) throw animated(r.label, 'is an animated WebP');
     const width = 1 + ((r.bytes[24] ?? 0) | ((r.bytes[25] ?? 0) << 8) | ((r.bytes[26] ?? 0) << 16));
     const height = 1 + ((r.bytes[27] ?? 0) | ((r.bytes[28] ?? 0) << 8) | ((r.bytes[29] ?? 0) << 16));
-    return { width, height };
+    const orientation = (flags & 0x08) === 0 ? undefined : webpOrientation(r.complete ? r.bytes : tail);
+    return { width, height, ...(orientation === undefined ? {} : { orientation }) };
   }
   throw new ImageCorruptError(`${r.label}: unknown WebP chunk ${JSON.stringify(chunk)}`);
 }
@@ -233,8 +299,17 @@ export function inspectImage(bytes: Uint8Array, options: InspectOptions = {}): I
   }
   const format = detectFormat(bytes, label);
   const reader = new Reader(bytes, totalSize, label);
-  const { width, height } =
-    format === 'png' ? inspectPng(reader) : format === 'jpeg' ? inspectJpeg(reader) : inspectWebp(reader);
+  const layout =
+    format === 'png'
+      ? inspectPng(reader)
+      : format === 'jpeg'
+        ? inspectJpeg(reader)
+        : inspectWebp(reader, options.tail);
+  const orientation = layout.orientation ?? 1;
+  // Orientations 5-8 turn the image a quarter: it is displayed (and rendered) with its sides swapped.
+  const turned = orientation >= 5;
+  const width = turned ? layout.height : layout.width;
+  const height = turned ? layout.width : layout.height;
   if (width < IMAGE_LIMITS.minSide || height < IMAGE_LIMITS.minSide) {
     throw new ImageDimensionsError(
       `${label} is ${width}x${height}; each side must be at least ${IMAGE_LIMITS.minSide} px`,
@@ -255,5 +330,5 @@ export function inspectImage(bytes: Uint8Array, options: InspectOptions = {}): I
   }
   const end = reader.complete ? bytes : options.tail;
   if (end !== undefined) checkEnd(format, end, label);
-  return { format, width, height };
+  return { format, width, height, orientation };
 }

@@ -12,10 +12,12 @@ export const OUTPUTS_PREFIX = 'outputs/';
 /** The object whose creation starts a request (the S3 notification's suffix filter). */
 export const MANIFEST_NAME = 'manifest.json';
 const STATUS_NAME = 'status.json';
+const EVENT_PUBLISHED_NAME = 'event.published';
 
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /** Object names inside inbox/<id>/: no path separators, no dot-dot, no control characters. */
 export const IMAGE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const RASTER_EXTENSION = /\.(png|jpe?g|webp)$/i;
 
 export const RequestIdSchema = z
   .string()
@@ -29,7 +31,11 @@ export const ImageNameSchema = z
   .string()
   .regex(IMAGE_NAME_PATTERN, 'must be a plain file name inside inbox/<id>/ (letters, digits, ".", "_", "-")')
   .refine((name) => !name.includes('..'), 'must not contain ".."')
-  .refine((name) => name !== 'manifest.json', 'must not be the manifest itself');
+  .refine((name) => name !== 'manifest.json', 'must not be the manifest itself')
+  .refine(
+    (name) => RASTER_EXTENSION.test(name),
+    'must name a PNG, JPEG or WebP file (.png, .jpg, .jpeg or .webp); other formats, SVG included, are not accepted',
+  );
 
 export function assertRequestId(id: string): string {
   if (!REQUEST_ID_PATTERN.test(id)) {
@@ -56,8 +62,10 @@ export interface RequestKeys {
   /** Where dispatch stores images that came inline (base64) in a legacy request body. */
   inlineInput(name: string): string;
   status: string;
-  /** The terminal-event outbox: the one completion event of the request and whether it went out. */
+  /** The terminal-event outbox: the one completion event of the request, claimed before it goes out. */
   event: string;
+  /** Created once SNS has taken the event: its presence alone says the event went out. */
+  eventPublished: string;
   outputsPrefix: string;
   framesPrefix: string;
   frame(index: number): string;
@@ -78,6 +86,7 @@ export function requestKeys(requestId: string): RequestKeys {
     inlineInput: (name) => `${requests}inputs/${ImageNameSchema.parse(name)}`,
     status: `${requests}${STATUS_NAME}`,
     event: `${requests}event.json`,
+    eventPublished: `${requests}${EVENT_PUBLISHED_NAME}`,
     outputsPrefix: outputs,
     framesPrefix,
     frame: (index) => `${framesPrefix}${frameFileName(index)}`,
@@ -105,10 +114,19 @@ export function inboxSegment(key: string): string | undefined {
   return INBOX_REQUEST.exec(key)?.[1];
 }
 
-const STATUS_KEY = /^requests\/([^/]+)\/status\.json$/;
+const REQUESTS_KEY = /^requests\/([^/]+)\/([^/]+)$/;
 
-/** The request id of a requests/<id>/status.json key; undefined for any other key. */
-export function parseStatusKey(key: string): string | undefined {
-  const id = STATUS_KEY.exec(key)?.[1];
-  return id !== undefined && REQUEST_ID_PATTERN.test(id) ? id : undefined;
+/**
+ * What a key directly under requests/<id>/ is: the status, the published marker, or another file
+ * (the outbox, inline inputs are deeper). Undefined for any other key.
+ */
+export function parseRequestsKey(
+  key: string,
+): { requestId: string; kind: 'status' | 'published' | 'other' } | undefined {
+  const match = REQUESTS_KEY.exec(key);
+  const requestId = match?.[1];
+  if (match === null || requestId === undefined || !REQUEST_ID_PATTERN.test(requestId)) return undefined;
+  const kind =
+    match[2] === STATUS_NAME ? 'status' : match[2] === EVENT_PUBLISHED_NAME ? 'published' : 'other';
+  return { requestId, kind };
 }

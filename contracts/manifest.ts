@@ -1,11 +1,12 @@
 /**
- * Manifest v1 (design.md §3) and the legacy RunPod request body. Both parse to the same normalized
+ * Manifest v1 (README, "Manifest reference") and the legacy RunPod request body. Both parse to the same normalized
  * manifest, with defaults applied. Everything a client can get wrong becomes a HeritageError with a code.
  */
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { ManifestInvalidError, ManifestNotJsonError, ManifestTooLargeError } from './errors.js';
 import { ImageNameSchema } from './keys.js';
+import { findDuplicateKeys } from './strict-json.js';
 import { closestKey } from './suggest.js';
 
 export const STEPS = { min: 4, max: 20, default: 8 } as const;
@@ -62,15 +63,38 @@ const ResolutionSchema = z
   .meta({ enum: [...RESOLUTIONS] })
   .describe('Short side of the output in pixels; the long side follows the start image aspect ratio.');
 
-const generation = {
-  positive_prompt: z
+/**
+ * C0 control characters other than tab, line feed and carriage return, DEL, and the bidirectional
+ * embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): invisible text that makes a
+ * prompt read differently from what it says.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what it is for
+const HIDDEN_CHARACTER = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u202A-\u202E\u2066-\u2069]/u;
+
+/** A free-text field without hidden characters; the message names the first one and where it is. */
+function visibleText(max: number) {
+  return z
     .string()
-    .max(PROMPT_MAX_CHARS)
+    .max(max)
+    .superRefine((text, ctx) => {
+      const match = HIDDEN_CHARACTER.exec(text);
+      if (match === null) return;
+      const code = `U+${(match[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+      const kind = /[\u202A-\u202E\u2066-\u2069]/u.test(match[0])
+        ? 'a bidirectional override'
+        : 'a control character';
+      ctx.addIssue({
+        code: 'custom',
+        message: `contains ${kind} (${code}) at character ${match.index + 1}; remove it`,
+      });
+    });
+}
+
+const generation = {
+  positive_prompt: visibleText(PROMPT_MAX_CHARS)
     .default('')
     .describe('What should happen between the frames.'),
-  negative_prompt: z
-    .string()
-    .max(PROMPT_MAX_CHARS)
+  negative_prompt: visibleText(PROMPT_MAX_CHARS)
     .default(DEFAULT_NEGATIVE_PROMPT)
     .describe('What to avoid. A sensible default applies when omitted.'),
   steps: z
@@ -104,9 +128,7 @@ export const ManifestSchema = z
       .default(2)
       .describe('RIFE frame-rate multiplier: 1 (off), 2 or 4.'),
     video: z.boolean().default(true).describe('Also write video.mp4 (H.264, fps = 16 x interpolation).'),
-    client_reference: z
-      .string()
-      .max(CLIENT_REFERENCE_MAX_CHARS)
+    client_reference: visibleText(CLIENT_REFERENCE_MAX_CHARS)
       .optional()
       .describe('Opaque string echoed back in the completion event.'),
   })
@@ -229,6 +251,12 @@ export function parseManifest(input: Uint8Array | string): ParsedManifest {
     value = JSON.parse(text);
   } catch (cause) {
     throw new ManifestNotJsonError(`manifest is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+  const duplicates = findDuplicateKeys(text);
+  if (duplicates.length > 0) {
+    throw invalid(
+      duplicates.map((path) => `${path}: appears more than once (JSON would keep only the last value)`),
+    );
   }
   const isLegacy = typeof value === 'object' && value !== null && 'input' in value;
   if (!isLegacy && size > MANIFEST_MAX_BYTES) {

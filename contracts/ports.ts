@@ -21,13 +21,23 @@ export interface PutOptions {
   ifNoneMatch?: '*';
   /** Replaces the object only if its ETag still matches (S3 If-Match). */
   ifMatch?: string;
+  /** Ends the call at once when it aborts (a worker's shutdown or lost lease). */
+  signal?: AbortSignal;
 }
 
 export interface ObjectStore {
   /** Returns undefined when the key does not exist. */
   head(key: string): Promise<ObjectHead | undefined>;
-  /** Reads a whole object, or bytes [start, end] inclusive. Undefined when the key does not exist. */
-  get(key: string, range?: { start: number; end: number }): Promise<StoredObject | undefined>;
+  /**
+   * Reads a whole object, or bytes [start, end] inclusive. Undefined when the key does not exist. With
+   * `ifMatch`, throws PreconditionFailed when the object's ETag differs; with `maxBytes`, refuses (a
+   * RangeError) an object larger than that before reading its body.
+   */
+  get(
+    key: string,
+    range?: { start: number; end: number },
+    options?: { ifMatch?: string; maxBytes?: number; signal?: AbortSignal },
+  ): Promise<StoredObject | undefined>;
   /** Throws PreconditionFailed (see `isPreconditionFailed`) when a condition does not hold. */
   put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<{ etag: string }>;
   delete(key: string): Promise<void>;

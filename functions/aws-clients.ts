@@ -5,6 +5,7 @@ import { BatchClient } from '@aws-sdk/client-batch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { CALL_TIMEOUTS } from '../adapters/aws/call-timeouts.js';
 
 export interface FunctionAwsClients {
   s3: S3Client;
@@ -14,7 +15,7 @@ export interface FunctionAwsClients {
 }
 
 export function createAwsClients(tracer: Tracer, endpoint?: string): FunctionAwsClients {
-  const common = endpoint === undefined ? {} : { endpoint };
+  const common = { ...CALL_TIMEOUTS, ...(endpoint === undefined ? {} : { endpoint }) };
   return {
     s3: tracer.captureAWSv3Client(new S3Client({ ...common, forcePathStyle: endpoint !== undefined })),
     sqs: tracer.captureAWSv3Client(new SQSClient(common)),

@@ -1,6 +1,8 @@
 /** ModelSource over the S3 model mirror: HeadObject for size and recorded sha256, ranged GetObject for bytes. */
+
 import { GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import type { ModelObject, ModelSource, ModelSourceDescriptor } from '../../contracts/model-source.js';
+import { CALL_TIMEOUTS } from './call-timeouts.js';
 
 /** Object metadata key (x-amz-meta-sha256) under which `heritage models sync` records a file's sha256. */
 export const SHA256_METADATA_KEY = 'sha256';
@@ -19,6 +21,7 @@ export class S3ModelSource implements ModelSource {
   /** A source with a client of its own, built from plain data: the same code in every thread. */
   static open(descriptor: ModelSourceDescriptor): S3ModelSource {
     const s3 = new S3Client({
+      ...CALL_TIMEOUTS,
       ...(descriptor.region === undefined ? {} : { region: descriptor.region }),
       ...(descriptor.endpoint === undefined ? {} : { endpoint: descriptor.endpoint }),
       ...(descriptor.forcePathStyle === undefined ? {} : { forcePathStyle: descriptor.forcePathStyle }),

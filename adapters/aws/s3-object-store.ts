@@ -57,15 +57,29 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async get(key: string, range?: { start: number; end: number }): Promise<StoredObject | undefined> {
+  async get(
+    key: string,
+    range?: { start: number; end: number },
+    options: { ifMatch?: string; maxBytes?: number; signal?: AbortSignal } = {},
+  ): Promise<StoredObject | undefined> {
     try {
       const out = await this.s3.send(
         new GetObjectCommand({
           Bucket: this.bucket,
           Key: key,
           ...(range === undefined ? {} : { Range: `bytes=${range.start}-${range.end}` }),
+          ...(options.ifMatch === undefined ? {} : { IfMatch: options.ifMatch }),
         }),
+        options.signal === undefined ? {} : { abortSignal: options.signal },
       );
+      if (options.maxBytes !== undefined && (out.ContentLength ?? 0) > options.maxBytes) {
+        out.Body?.transformToWebStream()
+          .cancel()
+          .catch(() => undefined);
+        throw new RangeError(
+          `${key} is ${out.ContentLength} bytes, over the ${options.maxBytes} bytes allowed`,
+        );
+      }
       const body = out.Body === undefined ? new Uint8Array() : await out.Body.transformToByteArray();
       return {
         body,
@@ -75,6 +89,7 @@ export class S3ObjectStore implements ObjectStore {
       };
     } catch (error) {
       if (isNotFound(error)) return undefined;
+      if (options.ifMatch !== undefined && isConditionLost(error)) throw new PreconditionFailed(key);
       throw error;
     }
   }
@@ -90,6 +105,7 @@ export class S3ObjectStore implements ObjectStore {
           ...(options.ifNoneMatch === undefined ? {} : { IfNoneMatch: options.ifNoneMatch }),
           ...(options.ifMatch === undefined ? {} : { IfMatch: options.ifMatch }),
         }),
+        options.signal === undefined ? {} : { abortSignal: options.signal },
       );
       return { etag: out.ETag ?? '' };
     } catch (error) {

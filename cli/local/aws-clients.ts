@@ -1,7 +1,9 @@
 /** SDK v3 clients for an endpoint: the local stack when `endpoint` is given, real AWS otherwise. */
+
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { CALL_TIMEOUTS } from '../../adapters/aws/call-timeouts.js';
 import type { ModelSourceDescriptor } from '../../contracts/model-source.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-aws.js';
 
@@ -16,6 +18,7 @@ export function localAwsClients(
   options: { region?: string; maxAttempts?: number } = {},
 ): AwsClients {
   const common = {
+    ...CALL_TIMEOUTS,
     endpoint,
     region: options.region ?? LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,

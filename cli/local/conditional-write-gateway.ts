@@ -1,8 +1,8 @@
 /**
- * A loopback HTTP gateway in front of the fauxqs emulator that adds S3 conditional writes
- * (PutObject If-None-Match: * and If-Match), which fauxqs accepts but ignores. Heritage's exactly-once
- * claim depends on them, so the local stack must honour them as S3 does (412 PreconditionFailed).
- * Everything else, SQS and SNS included, passes through unchanged.
+ * A loopback HTTP gateway in front of the fauxqs emulator that adds S3 conditional requests
+ * (PutObject If-None-Match: * and If-Match, GetObject If-Match), which fauxqs accepts but ignores.
+ * Heritage's exactly-once claim and its pinned inputs depend on them, so the local stack must honour
+ * them as S3 does (412 PreconditionFailed). Everything else, SQS and SNS included, passes through.
  */
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -62,6 +62,20 @@ function isConditionalObjectPut(req: IncomingMessage): boolean {
   return subresources.length === 0 && url.pathname.split('/').length > 2;
 }
 
+function isConditionalObjectGet(req: IncomingMessage): boolean {
+  if (req.method !== 'GET' || req.headers['if-match'] === undefined) return false;
+  return new URL(req.url ?? '/', 'http://gateway').pathname.split('/').length > 2;
+}
+
+async function conditionalGet(upstream: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const current = await headUpstream(upstream, new URL(req.url ?? '/', 'http://gateway').pathname);
+  if (current.status !== 200) return reject(res, req, 404, NO_SUCH_KEY_XML);
+  if (req.headers['if-match'] !== '*' && req.headers['if-match'] !== current.etag) {
+    return reject(res, req, 412, PRECONDITION_FAILED_XML);
+  }
+  await forward(upstream, req, res);
+}
+
 export async function startConditionalWriteGateway(upstreamEndpoint: string, port = 0): Promise<Gateway> {
   const upstream = new URL(upstreamEndpoint);
   // Writes to one key run one at a time, so check-then-write is atomic as S3's own conditional write is.
@@ -95,7 +109,11 @@ export async function startConditionalWriteGateway(upstreamEndpoint: string, por
   }
 
   const server = createServer((req, res) => {
-    const work = isConditionalObjectPut(req) ? conditionalPut(req, res) : forward(upstream, req, res);
+    const work = isConditionalObjectPut(req)
+      ? conditionalPut(req, res)
+      : isConditionalObjectGet(req)
+        ? conditionalGet(upstream, req, res)
+        : forward(upstream, req, res);
     work.catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(`gateway: ${(error as Error).message}`);

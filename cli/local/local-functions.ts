@@ -23,7 +23,7 @@ export function createLocalFunctions(env: Record<string, string>, launcher: Work
   const dispatchDeps = { ...createDispatchDeps(env), launcher };
   const deadLetterDeps = createDeadLetterDeps(env);
   const reconcileDeps = { ...createReconcileDeps(env), launcher };
-  const cursor: ScanCursor = { skip: 0 };
+  const cursor: ScanCursor = {};
   return {
     dispatch: (event: SQSEvent, context: Context) => processIntake(dispatchDeps, event, context),
     deadLetter: (event: SQSEvent, context: Context) => processDeadLetters(deadLetterDeps, event, context),

@@ -77,6 +77,8 @@ export interface FailureEventInput {
   clientReference?: string | undefined;
   /** The manifest when it parsed, for the event's parameters; `seed` is the resolved one if known. */
   manifest?: Manifest | undefined;
+  /** The parameters as accepted (the status keeps them), when there is no manifest at hand. */
+  parameters?: CompletionEvent['parameters'] | undefined;
   seed?: number | undefined;
   /** The engine that was running, when a worker failed the request. */
   engine?: Engine | undefined;
@@ -97,7 +99,7 @@ export function failureEvent(input: FailureEventInput): CompletionEvent {
     frames: null,
     video: null,
     result_key: null,
-    parameters: parametersOf(input.manifest, input.seed),
+    parameters: parametersOf(input.manifest, input.seed) ?? input.parameters ?? null,
     timings_ms: input.timingsMs === undefined ? null : stageTimings(input.timingsMs),
     error: input.error,
   });

@@ -1,25 +1,10 @@
-/** The request lifecycle document at requests/<id>/status.json, and the transitions it may take. */
+/** The request lifecycle document at requests/<id>/status.json. */
 import { z } from 'zod';
 import { ErrorInfoSchema } from '../errors.js';
+import { EventParametersSchema } from '../event.js';
+import { REQUEST_STATES } from './states.js';
 
-export const REQUEST_STATES = ['queued', 'running', 'succeeded', 'failed', 'rejected'] as const;
-export type RequestState = (typeof REQUEST_STATES)[number];
-
-/** The states a request ends in; each has exactly one completion event of the same name. */
-export const TERMINAL_STATES = ['succeeded', 'failed', 'rejected'] as const satisfies readonly RequestState[];
-export type TerminalState = (typeof TERMINAL_STATES)[number];
-
-/**
- * Allowed moves. `running → queued` is a retry after a worker let the message go (SIGTERM, crash).
- * `queued → queued` is dispatch recording that the work message went out (`enqueued_at`).
- */
-export const TRANSITIONS: Readonly<Record<RequestState, readonly RequestState[]>> = {
-  queued: ['queued', 'running', 'failed'],
-  running: ['running', 'queued', 'succeeded', 'failed'],
-  succeeded: [],
-  failed: [],
-  rejected: [],
-};
+export * from './states.js';
 
 export const StatusSchema = z
   .object({
@@ -41,6 +26,19 @@ export const StatusSchema = z
     attempt: z.number().int().min(0).optional().describe('How many times a worker has taken the request.'),
     worker_id: z.string().optional(),
     heartbeat_at: z.string().optional().describe('ISO-8601 time a worker last showed it is alive.'),
+    lease: z
+      .object({
+        token: z.string().describe('Unique to one attempt; every write of that attempt names it.'),
+        holder: z.string().describe('The worker holding the request.'),
+        expires_at: z.string().describe('ISO-8601 time the lease lapses unless its holder renews it.'),
+      })
+      .optional()
+      .describe(
+        'While running: the one attempt allowed to render, write outputs and end the request. Nobody else may move a running request before the lease lapses.',
+      ),
+    parameters: EventParametersSchema.optional().describe(
+      'The request parameters as accepted (seed resolved), echoed by every event of the request.',
+    ),
     progress: z
       .object({ percent: z.number().min(0).max(100), phase: z.string() })
       .optional()
@@ -54,11 +52,3 @@ export const StatusSchema = z
   .describe('Lifecycle of one Heritage request.');
 
 export type StatusDocument = z.infer<typeof StatusSchema>;
-
-export function isTerminal(state: RequestState): state is TerminalState {
-  return (TERMINAL_STATES as readonly RequestState[]).includes(state);
-}
-
-export function canTransition(from: RequestState, to: RequestState): boolean {
-  return TRANSITIONS[from].includes(to);
-}

@@ -1,11 +1,18 @@
 /**
- * The terminal-event outbox at requests/<id>/event.json: the one completion event of a request, claimed
- * with If-None-Match before it is published and marked once SNS took it. A retry of the same delivery
- * (same owner) or anyone after the lease finishes a publication that was cut short; everybody else sees
- * the marker and does not publish again. The one window left is a crash after SNS accepted the event
- * and before the marker was written: that event goes out twice, with the same body
- * (docs/architecture.md, "Dispatch and scaling").
+ * The terminal-event outbox: requests/<id>/event.json holds the one completion event of a request and
+ * its owner, claimed with If-None-Match before the event is published; requests/<id>/event.published
+ * is created once SNS took it. Everybody checks the marker first, so an event that went out is never
+ * sent again from another path. The owner's own retry, or anyone once the claim is older than the
+ * lease, finishes a publication that was cut short, always with the first body stored.
+ *
+ * Owners are unique per attempt: a worker's lease token, a Lambda's SQS delivery. Each claim records
+ * how long its owner may take (a worker: its request lease, a Lambda: longer than it may run), and
+ * every call that can still be in flight after that has timed out by then. The one window left
+ * is SNS accepting the event and the marker write failing for good (retried, see MARK_ATTEMPTS): after
+ * the lease another path publishes the same body again. Subscribers that must be exact dedupe on
+ * `request_id` + `type` (docs/reliability.md).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { TransientError } from '../errors.js';
 import { type CompletionEvent, CompletionEventSchema } from '../event.js';
@@ -14,9 +21,12 @@ import { type EventPublisher, isPreconditionFailed, type ObjectStore } from '../
 
 export const EventOutboxSchema = z.object({
   version: z.literal(1),
-  owner: z.string().describe('The delivery publishing the event, e.g. an SQS message id.'),
+  owner: z.string().describe('The attempt publishing the event: a worker lease token or an SQS delivery id.'),
   claimed_at: z.string(),
-  published_at: z.string().optional(),
+  lease_ms: z
+    .number()
+    .positive()
+    .describe('How long the owner may take: past claimed_at + lease_ms anyone may take the claim over.'),
   event: CompletionEventSchema,
 });
 
@@ -24,18 +34,37 @@ export type EventOutbox = z.infer<typeof EventOutboxSchema>;
 
 /** Longer than any Lambda may run: a claim this old belongs to an invocation that is gone. */
 export const DEFAULT_OUTBOX_LEASE_MS = 16 * 60 * 1000;
+/** Tries at the published marker after SNS accepted, with a doubling pause from MARK_BACKOFF_MS (~30 s in all). */
+export const MARK_ATTEMPTS = 6;
+const MARK_BACKOFF_MS = 500;
 
 export interface TerminalEventDeps {
   objects: ObjectStore;
   events: EventPublisher;
   now: () => Date;
+  /** Pause between marker attempts; tests shorten it. */
+  sleep?: (ms: number) => Promise<unknown>;
 }
 
 export type PublishOutcome = 'published' | 'already-published';
 
-async function readOutbox(objects: ObjectStore, key: string): Promise<{ doc: EventOutbox; etag: string }> {
-  const object = await objects.get(key);
-  if (object === undefined) throw new TransientError(`event outbox ${key} vanished while being read`);
+/** Whether the request's terminal event went out (its marker exists). */
+export async function eventPublished(objects: ObjectStore, requestId: string): Promise<boolean> {
+  return (await objects.head(requestKeys(requestId).eventPublished)) !== undefined;
+}
+
+/** Whether the owner's time to publish has run out, so that anyone may take the claim over. */
+export function claimLapsed(outbox: EventOutbox, now: Date): boolean {
+  return now.getTime() - Date.parse(outbox.claimed_at) > outbox.lease_ms;
+}
+
+/** The outbox as stored, or undefined when nobody claimed it yet. */
+export async function readOutbox(
+  objects: ObjectStore,
+  requestId: string,
+): Promise<{ doc: EventOutbox; etag: string } | undefined> {
+  const object = await objects.get(requestKeys(requestId).event);
+  if (object === undefined) return undefined;
   return {
     doc: EventOutboxSchema.parse(JSON.parse(new TextDecoder().decode(object.body))),
     etag: object.etag,
@@ -47,42 +76,55 @@ async function claim(
   event: CompletionEvent,
   owner: string,
   leaseMs: number,
-): Promise<{ doc: EventOutbox; etag: string } | 'already-published'> {
+): Promise<EventOutbox> {
   const key = requestKeys(event.request_id).event;
   const now = deps.now();
-  const fresh: EventOutbox = { version: 1, owner, claimed_at: now.toISOString(), event };
+  const fresh: EventOutbox = { version: 1, owner, claimed_at: now.toISOString(), lease_ms: leaseMs, event };
   try {
-    const { etag } = await deps.objects.put(key, JSON.stringify(fresh), {
-      contentType: 'application/json',
-      ifNoneMatch: '*',
-    });
-    return { doc: fresh, etag };
+    await deps.objects.put(key, JSON.stringify(fresh), { contentType: 'application/json', ifNoneMatch: '*' });
+    return fresh;
   } catch (error) {
     if (!isPreconditionFailed(error)) throw error;
   }
-  const existing = await readOutbox(deps.objects, key);
-  if (existing.doc.published_at !== undefined) return 'already-published';
-  const stale = now.getTime() - Date.parse(existing.doc.claimed_at) > leaseMs;
+  const existing = await readOutbox(deps.objects, event.request_id);
+  if (existing === undefined)
+    throw new TransientError(`event outbox of ${event.request_id} vanished while being read`);
+  const stale = claimLapsed(existing.doc, now);
   if (existing.doc.owner !== owner && !stale) {
     throw new TransientError(
-      `the ${event.status} event of ${event.request_id} is being published by another delivery`,
+      `the ${event.status} event of ${event.request_id} is being published by another attempt`,
     );
   }
   // The first claimed event is the one published, so every retry sends the same body.
-  const taken: EventOutbox = { ...existing.doc, owner, claimed_at: now.toISOString() };
+  const taken: EventOutbox = { ...existing.doc, owner, claimed_at: now.toISOString(), lease_ms: leaseMs };
   try {
-    const { etag } = await deps.objects.put(key, JSON.stringify(taken), {
+    await deps.objects.put(key, JSON.stringify(taken), {
       contentType: 'application/json',
       ifMatch: existing.etag,
     });
-    return { doc: taken, etag };
+    return taken;
   } catch (error) {
     if (isPreconditionFailed(error)) {
-      throw new TransientError(`another delivery took over the event of ${event.request_id}`, {
+      throw new TransientError(`another attempt took over the event of ${event.request_id}`, {
         cause: error,
       });
     }
     throw error;
+  }
+}
+
+/** Writes the marker, retrying: after SNS accepted, every failed try is a window for a second publish. */
+async function markPublished(deps: TerminalEventDeps, requestId: string): Promise<void> {
+  const pause = deps.sleep ?? sleep;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await deps.objects.put(requestKeys(requestId).eventPublished, '', { ifNoneMatch: '*' });
+      return;
+    } catch (error) {
+      if (isPreconditionFailed(error)) return;
+      if (attempt >= MARK_ATTEMPTS) throw error;
+      await pause(MARK_BACKOFF_MS * 2 ** (attempt - 1));
+    }
   }
 }
 
@@ -92,18 +134,9 @@ export async function publishTerminalEvent(
   event: CompletionEvent,
   options: { owner: string; leaseMs?: number },
 ): Promise<PublishOutcome> {
+  if (await eventPublished(deps.objects, event.request_id)) return 'already-published';
   const claimed = await claim(deps, event, options.owner, options.leaseMs ?? DEFAULT_OUTBOX_LEASE_MS);
-  if (claimed === 'already-published') return claimed;
-  await deps.events.publish(claimed.doc.event);
-  const published: EventOutbox = { ...claimed.doc, published_at: deps.now().toISOString() };
-  try {
-    await deps.objects.put(requestKeys(event.request_id).event, JSON.stringify(published), {
-      contentType: 'application/json',
-      ifMatch: claimed.etag,
-    });
-  } catch (error) {
-    // Someone took over after our lease ran out; the event is out, and they will publish it as well.
-    if (!isPreconditionFailed(error)) throw error;
-  }
+  await deps.events.publish(claimed.event);
+  await markPublished(deps, event.request_id);
   return 'published';
 }

@@ -5,9 +5,12 @@
  * the `…Status` builders make the documents `StatusStore.create` writes with If-None-Match.
  *
  *   claim ──> queued ──enqueue──> queued ──start──> running ──succeed──> succeeded
- *               │ takeOver          ▲                 │ progress
+ *               │ takeOver          ▲                 │ progress (renews the lease)
  *               │                   └────requeue──────┤
  *               └──────────────fail────────────────> failed          reject ──> rejected
+ *
+ * A running request has one holder, the attempt whose lease it carries (`start`). Only the holder
+ * renews, requeues, succeeds or fails it; any other path may fail it only once the lease lapsed.
  */
 import type { ErrorInfo } from '../errors.js';
 import type { StatusDocument } from './status.js';
@@ -36,6 +39,7 @@ export function claimedStatus(input: {
   requestId: string;
   deliveryId: string;
   seed: number;
+  parameters: StatusDocument['parameters'];
   manifestEtag: string;
   clientReference?: string | undefined;
   now: Date;
@@ -47,6 +51,7 @@ export function claimedStatus(input: {
     created_at: iso(input.now),
     updated_at: iso(input.now),
     seed: input.seed,
+    parameters: input.parameters,
     manifest_etag: input.manifestEtag,
     claimed_by: input.deliveryId,
     ...(input.clientReference === undefined ? {} : { client_reference: input.clientReference }),
@@ -59,6 +64,7 @@ export function rejectedStatus(input: {
   deliveryId: string;
   error: ErrorInfo;
   clientReference?: string | undefined;
+  parameters?: StatusDocument['parameters'];
   now: Date;
 }): StatusDocument {
   return {
@@ -70,6 +76,7 @@ export function rejectedStatus(input: {
     claimed_by: input.deliveryId,
     error: input.error,
     ...(input.clientReference === undefined ? {} : { client_reference: input.clientReference }),
+    ...(input.parameters === undefined ? {} : { parameters: input.parameters }),
   };
 }
 
@@ -112,41 +119,81 @@ export function enqueue(input: { enqueuedAt: string; now: Date }): Move {
       : undefined;
 }
 
-/** queued/running -> running, counting the attempt. */
-export function start(input: { workerId: string; now: Date }): Move {
-  return (current) =>
-    current.state === 'queued' || current.state === 'running'
-      ? {
-          ...current,
-          state: 'running',
-          attempt: (current.attempt ?? 0) + 1,
-          worker_id: input.workerId,
-          heartbeat_at: iso(input.now),
-          updated_at: iso(input.now),
-          progress: { percent: 0, phase: 'starting' },
-        }
-      : undefined;
+/** True while a running request's lease has not lapsed at `now`. */
+export function leaseLive(status: StatusDocument, now: Date): boolean {
+  return status.lease !== undefined && Date.parse(status.lease.expires_at) > now.getTime();
 }
 
-/** running -> running with new progress (when given) and a heartbeat. */
-export function progress(input: { progress?: StatusDocument['progress']; now: Date }): Move {
-  return (current) =>
-    current.state === 'running'
-      ? {
-          ...current,
-          ...(input.progress === undefined ? {} : { progress: input.progress }),
-          heartbeat_at: iso(input.now),
-          updated_at: iso(input.now),
-        }
-      : undefined;
+/** Whether `token`'s attempt holds the request: running, and the lease is its own. */
+export function holds(status: StatusDocument, token: string): boolean {
+  return status.state === 'running' && status.lease?.token === token;
 }
 
-/** running -> queued: the worker lets the request go, so that another attempt picks it up. */
-export function requeue(input: { lastError?: ErrorInfo | undefined; now: Date }): Move {
+function leaseFor(input: {
+  workerId: string;
+  token: string;
+  leaseMs: number;
+  now: Date;
+}): StatusDocument['lease'] {
+  return {
+    token: input.token,
+    holder: input.workerId,
+    expires_at: iso(new Date(input.now.getTime() + input.leaseMs)),
+  };
+}
+
+function withoutLease(status: StatusDocument): StatusDocument {
+  const { lease: _lease, ...rest } = status;
+  return rest;
+}
+
+/**
+ * queued -> running, counting the attempt and taking the lease. A running request whose lease lapsed
+ * (its worker died) may be taken over; one whose lease is live belongs to its holder, and another
+ * holder of the same message declines here, before rendering anything.
+ */
+export function start(input: { workerId: string; token: string; leaseMs: number; now: Date }): Move {
+  return (current) => {
+    if (current.state !== 'queued' && current.state !== 'running') return undefined;
+    if (current.state === 'running' && leaseLive(current, input.now)) return undefined;
+    return {
+      ...current,
+      state: 'running',
+      attempt: (current.attempt ?? 0) + 1,
+      worker_id: input.workerId,
+      lease: leaseFor(input),
+      heartbeat_at: iso(input.now),
+      updated_at: iso(input.now),
+      progress: { percent: 0, phase: 'starting' },
+    };
+  };
+}
+
+/** running -> running: the holder renews its lease and stamps a heartbeat, with new progress when given. */
+export function progress(input: {
+  token: string;
+  leaseMs: number;
+  now: Date;
+  progress?: StatusDocument['progress'];
+}): Move {
+  return (current) => {
+    if (!holds(current, input.token) || current.lease === undefined) return undefined;
+    return {
+      ...current,
+      ...(input.progress === undefined ? {} : { progress: input.progress }),
+      lease: { ...current.lease, expires_at: iso(new Date(input.now.getTime() + input.leaseMs)) },
+      heartbeat_at: iso(input.now),
+      updated_at: iso(input.now),
+    };
+  };
+}
+
+/** running -> queued: the holder lets the request go, so that another attempt picks it up. */
+export function requeue(input: { token: string; lastError?: ErrorInfo | undefined; now: Date }): Move {
   return (current) =>
-    current.state === 'running'
+    holds(current, input.token)
       ? {
-          ...withoutProgress(current),
+          ...withoutLease(withoutProgress(current)),
           state: 'queued',
           updated_at: iso(input.now),
           ...(input.lastError === undefined ? {} : { last_error: input.lastError }),
@@ -154,18 +201,12 @@ export function requeue(input: { lastError?: ErrorInfo | undefined; now: Date })
       : undefined;
 }
 
-/** queued -> running without a new attempt: a crash left the request queued after its result was written. */
-export function resume(input: { now: Date }): Move {
+/** running -> succeeded, pointing at result.json: only the holder, whose result it is. */
+export function succeed(input: { token: string; resultKey: string; now: Date }): Move {
   return (current) =>
-    current.state === 'queued' ? { ...current, state: 'running', updated_at: iso(input.now) } : undefined;
-}
-
-/** running -> succeeded, pointing at result.json. */
-export function succeed(input: { resultKey: string; now: Date }): Move {
-  return (current) =>
-    current.state === 'running'
+    holds(current, input.token)
       ? {
-          ...current,
+          ...withoutLease(current),
           state: 'succeeded',
           progress: { percent: 100, phase: 'done' },
           result_key: input.resultKey,
@@ -175,20 +216,25 @@ export function succeed(input: { resultKey: string; now: Date }): Move {
 }
 
 /**
- * Any state that is not terminal -> failed, when `only` (default: always) holds for the current
- * status. `claimedBy` records the delivery that failed it, so its retries know the event is theirs.
+ * queued or running -> failed. With `token`, the holder fails its own attempt. Without, another path
+ * (dispatch, dead-letter, reconcile) fails a request nobody holds: queued, or running with a lapsed
+ * lease; and only when `only` (default: always) holds. `claimedBy` records the delivery that failed
+ * it, so its retries know the event is theirs.
  */
 export function fail(input: {
   error: ErrorInfo;
   now: Date;
+  token?: string;
   only?: (current: StatusDocument) => boolean;
   claimedBy?: string;
 }): Move {
   return (current) => {
     if (current.state !== 'queued' && current.state !== 'running') return undefined;
+    if (input.token !== undefined ? !holds(current, input.token) : leaseLive(current, input.now))
+      return undefined;
     if (input.only !== undefined && !input.only(current)) return undefined;
     return {
-      ...withoutProgress(current),
+      ...withoutLease(withoutProgress(current)),
       state: 'failed',
       error: input.error,
       updated_at: iso(input.now),

@@ -7,6 +7,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { type ErrorInfo, RetriesExhaustedError, WorkerCrashedError } from '../../contracts/errors.js';
 import { REQUEST_ID_PATTERN } from '../../contracts/keys.js';
+import { completeTerminalEvent } from '../../contracts/lifecycle/complete-event.js';
 import { failureEvent } from '../../contracts/lifecycle/completion-event.js';
 import { isTerminal, type StatusDocument } from '../../contracts/lifecycle/status.js';
 import { publishTerminalEvent } from '../../contracts/lifecycle/terminal-event.js';
@@ -29,13 +30,16 @@ export interface DeadLetterDeps {
 
 export interface DeadLetter {
   body: string;
-  /** The DLQ message id: stable across redeliveries, so a retry may finish an interrupted publish. */
+  /** The DLQ message id: stable across redeliveries. */
   deliveryId: string;
+  /** Unique to this handling of the letter: the owner of any event it publishes. */
+  attemptId: string;
 }
 
-export type DeadLetterResult = 'failed' | 'already-terminal' | 'unreadable';
+export type DeadLetterResult = 'failed' | 'already-terminal' | 'held' | 'unreadable';
 
-const DEAD_LETTER_CODES: readonly string[] = ['WORKER_CRASHED', 'RETRIES_EXHAUSTED'];
+/** A terminal status on the dead-letter path: its event must still go out if it did not. */
+const COMPLETION_GRACE_MS = 30_000;
 
 /** The request id and manifest of a work message; from a poison body, at least the id when it has one. */
 function readDeadLetter(body: string): { requestId?: string; manifest?: Manifest } {
@@ -68,6 +72,30 @@ function deadLetterError(status: StatusDocument): ErrorInfo {
   ).toInfo();
 }
 
+/**
+ * A request that already ended: publishes its event if it never went out (a crash or an SNS outage
+ * after the status was marked). One that its writer may still be publishing is left to reconcile.
+ */
+async function finishTerminal(
+  deps: DeadLetterDeps,
+  status: StatusDocument,
+  letter: DeadLetter,
+): Promise<DeadLetterResult> {
+  const log = requestLogger(deps.logger, status.request_id);
+  const outcome = await completeTerminalEvent(deps, status, {
+    owner: letter.attemptId,
+    leaseMs: deps.leaseMs,
+    graceMs: COMPLETION_GRACE_MS,
+  });
+  if (outcome === 'published') {
+    log.warn('published the terminal event of a request that had ended without it', { state: status.state });
+    countMetric(deps.metrics, 'EventsCompleted');
+  } else {
+    log.info('dead letter for a request that already ended', { state: status.state, event: outcome });
+  }
+  return 'already-terminal';
+}
+
 export async function failDeadLetter(deps: DeadLetterDeps, letter: DeadLetter): Promise<DeadLetterResult> {
   const { requestId, manifest } = readDeadLetter(letter.body);
   if (requestId === undefined) {
@@ -93,41 +121,41 @@ export async function failDeadLetter(deps: DeadLetterDeps, letter: DeadLetter): 
     countMetric(deps.metrics, 'PoisonMessages');
     return 'unreadable';
   }
+  const { status: current } = before;
+  if (isTerminal(current.state)) return finishTerminal(deps, current, letter);
   // The code depends on how far the request got; a request that moved on since is left to the next delivery.
-  const error = isTerminal(before.status.state) ? undefined : deadLetterError(before.status);
-  const updated =
-    error === undefined
-      ? undefined
-      : await deps.statuses.update(
-          requestId,
-          fail({ error, now: deps.now(), only: (current) => current.state === before.status.state }),
-        );
-  const status = updated?.status ?? (await deps.statuses.read(requestId))?.status;
-  if (status === undefined) return 'unreadable';
-  const ours = status.state === 'failed' && DEAD_LETTER_CODES.includes(status.error?.code ?? '');
-  if (updated === undefined && !ours) {
-    log.info('dead letter for a request that already ended; nothing to do', { state: status.state });
-    return 'already-terminal';
+  const error = deadLetterError(current);
+  const updated = await deps.statuses.update(
+    requestId,
+    fail({ error, now: deps.now(), only: (latest) => latest.state === current.state }),
+  );
+  if (updated === undefined) {
+    const latest = (await deps.statuses.read(requestId))?.status;
+    if (latest !== undefined && isTerminal(latest.state)) return finishTerminal(deps, latest, letter);
+    // A live lease: a worker holds the request and will end it; if it goes silent, reconcile does.
+    log.info('dead letter for a request a worker still holds; leaving it to its worker', {
+      state: latest?.state,
+      worker_id: latest?.worker_id,
+    });
+    return 'held';
   }
-  // Either we just failed it, or an earlier delivery of this letter did and may not have published.
-  const info = error ?? status.error;
-  if (info === undefined) return 'already-terminal';
   const event = failureEvent({
     status: 'failed',
     requestId,
     bucket: deps.bucket,
-    error: info,
-    clientReference: status.client_reference,
+    error,
+    clientReference: current.client_reference,
     manifest,
-    seed: status.seed,
+    seed: current.seed,
+    parameters: current.parameters,
   });
   const outcome = await publishTerminalEvent(deps, event, {
-    owner: letter.deliveryId,
+    owner: letter.attemptId,
     leaseMs: deps.leaseMs,
   });
   if (outcome === 'published') {
-    log.warn('request failed from the dead-letter queue', { error_code: info.code });
-    countMetric(deps.metrics, 'RequestsFailed', { code: info.code });
+    log.warn('request failed from the dead-letter queue', { error_code: error.code });
+    countMetric(deps.metrics, 'RequestsFailed', { code: error.code });
   }
   return 'failed';
 }

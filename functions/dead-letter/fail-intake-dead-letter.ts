@@ -68,7 +68,7 @@ async function failIntakeObject(
     manifest: (await tryReadManifest(deps.objects, requestId))?.manifest,
   });
   const outcome = await publishTerminalEvent(deps, event, {
-    owner: letter.deliveryId,
+    owner: letter.attemptId,
     leaseMs: deps.leaseMs,
   });
   if (outcome === 'published') {

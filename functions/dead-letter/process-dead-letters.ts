@@ -1,4 +1,5 @@
 /** One batch from the work or intake DLQ: each letter on its own, with partial batch failure reporting. */
+import { randomUUID } from 'node:crypto';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { readS3Event } from '../dispatch/read-s3-event.js';
@@ -14,7 +15,7 @@ export async function processDeadLetters(
     return await processPartialResponse(
       event,
       async (record: SQSRecord) => {
-        const letter = { body: record.body, deliveryId: record.messageId };
+        const letter = { body: record.body, deliveryId: record.messageId, attemptId: randomUUID() };
         try {
           // The function drains both DLQs: S3 events from intake, work messages (or poison) from work.
           const intake = readS3Event(record.body);

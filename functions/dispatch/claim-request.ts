@@ -6,11 +6,12 @@
  * any later delivery finishes the send.
  */
 
+import { InternalError } from '../../contracts/errors.js';
 import { claimedStatus, enqueue, takeOver } from '../../contracts/lifecycle/transitions.js';
 import type { ResolvedManifest } from '../../contracts/manifest.js';
 import type { ObjectStore, StatusStore, WorkQueue } from '../../contracts/ports.js';
-import { type WorkMessage, WorkMessageSchema } from '../../contracts/work-message.js';
-import type { ValidRequest } from './validate-request.js';
+import { type PinnedImage, type WorkMessage, WorkMessageSchema } from '../../contracts/work-message.js';
+import type { CheckedImage, ValidRequest } from './validate-request.js';
 
 export interface ClaimDeps {
   bucket: string;
@@ -32,6 +33,13 @@ export async function claimRequest(
       requestId: request.requestId,
       deliveryId,
       seed: manifest.seed,
+      parameters: {
+        steps: manifest.steps,
+        resolution: manifest.resolution,
+        frame_length: manifest.frame_length,
+        seed: manifest.seed,
+        interpolation: manifest.interpolation,
+      },
       manifestEtag: request.manifestEtag,
       clientReference: manifest.client_reference,
       now: deps.now(),
@@ -53,6 +61,12 @@ export async function takeOverClaim(
   return record !== undefined;
 }
 
+function pinned(image: CheckedImage): PinnedImage {
+  if (image.etag === undefined) throw new InternalError(`${image.key} has no ETag: it was never stored`);
+  const { format, width, height, orientation } = image.info;
+  return { key: image.key, etag: image.etag, bytes: image.bytes, format, width, height, orientation };
+}
+
 export function workMessage(
   deps: Pick<ClaimDeps, 'bucket' | 'now'>,
   request: ValidRequest,
@@ -64,7 +78,7 @@ export function workMessage(
     bucket: deps.bucket,
     manifest_etag: request.manifestEtag,
     manifest,
-    inputs: { start_key: request.start.key, end_key: request.end.key },
+    inputs: { start: pinned(request.start), end: pinned(request.end) },
     geometry: request.geometry,
     enqueued_at: deps.now().toISOString(),
   });
@@ -76,14 +90,24 @@ export async function enqueueWork(
   request: ValidRequest,
   manifest: ResolvedManifest,
 ): Promise<WorkMessage> {
-  await Promise.all(
-    [request.start, request.end].map((image) =>
+  // Inline images are stored now; their ETags pin them in the message like uploaded ones.
+  const [start, end] = await Promise.all(
+    [request.start, request.end].map(async (image) =>
       image.inline === undefined
-        ? undefined
-        : deps.objects.put(image.key, image.inline, { contentType: `image/${image.info.format}` }),
+        ? image
+        : {
+            ...image,
+            etag: (
+              await deps.objects.put(image.key, image.inline, { contentType: `image/${image.info.format}` })
+            ).etag,
+          },
     ),
   );
-  const message = workMessage(deps, request, manifest);
+  const message = workMessage(
+    deps,
+    { ...request, start: start ?? request.start, end: end ?? request.end },
+    manifest,
+  );
   await deps.workQueue.send(JSON.stringify(message));
   // A fast worker may already run it; the stamp still goes on, so no later delivery re-sends.
   await deps.statuses.update(

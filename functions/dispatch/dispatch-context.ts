@@ -20,6 +20,8 @@ export interface DispatchInput {
   key: string;
   /** The intake SQS message id: stable across redeliveries of the same message. */
   deliveryId: string;
+  /** Unique to this handling of the record: the owner of any event it publishes (two deliveries of one message never share one). */
+  attemptId: string;
   /** SQS ApproximateReceiveCount of the intake message. */
   receiveCount: number;
 }

@@ -1,4 +1,5 @@
 /** One intake SQS batch: every record through dispatchRequest, then one scaling decision. */
+import { randomUUID } from 'node:crypto';
 
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -37,6 +38,7 @@ async function dispatchRecord(deps: IntakeDeps, record: SQSRecord): Promise<Disp
         await dispatchRequest(deps, {
           ...object,
           deliveryId: record.messageId,
+          attemptId: randomUUID(),
           receiveCount: Number(record.attributes.ApproximateReceiveCount ?? '1'),
         }),
       );

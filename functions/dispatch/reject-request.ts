@@ -25,7 +25,7 @@ export async function publishRejection(
     clientReference,
     manifest,
   });
-  const outcome = await publishTerminalEvent(deps, event, { owner: input.deliveryId, leaseMs: deps.leaseMs });
+  const outcome = await publishTerminalEvent(deps, event, { owner: input.attemptId, leaseMs: deps.leaseMs });
   if (outcome === 'published') {
     log.info('request rejected', { error_code: error.code, error_message: error.message });
     countMetric(deps.metrics, 'RequestsRejected', { code: error.code });

@@ -40,7 +40,7 @@ async function validateClaimed(ctx: DispatchContext): Promise<ValidRequest | und
   if (failed !== undefined) {
     const { manifest } = validation;
     const event = failureEvent({ status: 'failed', requestId, bucket: deps.bucket, error: info, manifest });
-    await publishTerminalEvent(deps, event, { owner: input.deliveryId, leaseMs: deps.leaseMs });
+    await publishTerminalEvent(deps, event, { owner: input.attemptId, leaseMs: deps.leaseMs });
     log.warn('claimed request failed: its input went bad before the work message was sent', {
       error_code: info.code,
     });
@@ -82,7 +82,7 @@ export async function resumeRequest(ctx: DispatchContext, manifest?: Manifest): 
     // This delivery failed the claim earlier (validateClaimed) and may not have got the event out.
     const event = failureEvent({ status: 'failed', requestId, bucket: deps.bucket, error: status.error });
     const outcome = await publishTerminalEvent(deps, event, {
-      owner: input.deliveryId,
+      owner: input.attemptId,
       leaseMs: deps.leaseMs,
     });
     return outcome === 'published' ? 'rejected' : duplicate(ctx, record);

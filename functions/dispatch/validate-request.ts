@@ -9,6 +9,7 @@ import {
   isHeritageError,
   ManifestMissingError,
   ManifestTooLargeError,
+  TransientError,
 } from '../../contracts/errors.js';
 import { computeGeometry, type Geometry } from '../../contracts/geometry.js';
 import {
@@ -32,6 +33,9 @@ export interface CheckedImage {
   /** Where the worker reads it: inbox/<id>/<name>, or requests/<id>/inputs/ for inline images. */
   key: string;
   info: ImageInfo;
+  /** The checked object's ETag and size (inline images get theirs when dispatch stores them). */
+  etag?: string;
+  bytes: number;
   /** Inline (legacy) images that dispatch must store before sending the work message. */
   inline?: Uint8Array;
 }
@@ -77,7 +81,7 @@ async function checkStoredImage(objects: ObjectStore, key: string, label: string
   }
   if (head.size === 0 || head.size > IMAGE_LIMITS.maxBytes) {
     // inspectImage refuses empty and oversized files on their size alone; nothing needs reading.
-    return { key, info: inspectImage(new Uint8Array(), { totalSize: head.size, label }) };
+    return { key, info: inspectImage(new Uint8Array(), { totalSize: head.size, label }), bytes: head.size };
   }
   const probe = Math.min(head.size, IMAGE_HEADER_PROBE_BYTES);
   const [header, tail] = await Promise.all([
@@ -87,8 +91,13 @@ async function checkStoredImage(objects: ObjectStore, key: string, label: string
       : Promise.resolve(undefined),
   ]);
   if (header === undefined) throw new ImageMissingError(`${label} ${key} disappeared while being checked`);
+  if (header.etag !== head.etag) {
+    throw new TransientError(`${label} ${key} changed while being checked`, { details: { key } });
+  }
   return {
     key,
+    etag: head.etag,
+    bytes: head.size,
     info: inspectImage(header.body, {
       totalSize: head.size,
       label,
@@ -102,6 +111,7 @@ function checkInlineImage(requestId: string, bytes: Uint8Array, name: 'start' | 
   return {
     key: requestKeys(requestId).inlineInput(`${name}.${EXTENSIONS[info.format]}`),
     info,
+    bytes: bytes.byteLength,
     inline: bytes,
   };
 }

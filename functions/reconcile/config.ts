@@ -15,6 +15,12 @@ export const ReconcileEnvSchema = z.object({
     .min(60)
     .default(1800)
     .describe('A running request silent for longer than this has lost its worker.'),
+  WORK_MESSAGE_RETENTION_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(4 * 24 * 3600)
+    .describe('How long the work queue keeps a message; a request queued longer than this has lost it.'),
   RECONCILE_MAX_STATUSES: z.coerce
     .number()
     .int()

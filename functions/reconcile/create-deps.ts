@@ -16,6 +16,7 @@ export function createReconcileDeps(env: Record<string, string | undefined> = pr
     ...createRequestStores(aws, config),
     ...createWorkerScaling(aws, config),
     requestTimeoutMs: config.REQUEST_TIMEOUT_SECONDS * 1000,
+    workMessageRetentionMs: config.WORK_MESSAGE_RETENTION_SECONDS * 1000,
     maxStatusesScanned: config.RECONCILE_MAX_STATUSES,
     leaseMs: DEFAULT_OUTBOX_LEASE_MS,
     workerJobPrefix: WORKER_JOB_PREFIX,

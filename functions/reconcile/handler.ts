@@ -5,7 +5,7 @@ import { handleReconcileEvent, type ReconcileOutcome } from './handle-reconcile-
 import type { ReconcileDeps, ScanCursor } from './reconcile.js';
 
 let deps: ReconcileDeps | undefined;
-const cursor: ScanCursor = { skip: 0 };
+const cursor: ScanCursor = {};
 
 export const handler = async (event: unknown, context: Context): Promise<ReconcileOutcome> => {
   deps ??= createReconcileDeps();

@@ -1,16 +1,17 @@
 /**
- * Self-healing, once a minute: start workers when work waits and too few are live, and fail requests
- * whose worker went silent.
+ * Self-healing, once a minute: start workers when work waits and too few are live; fail requests whose
+ * worker went silent or whose work message is gone; and finish every terminal event that did not go out.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { type ErrorInfo, HeartbeatLostError } from '../../contracts/errors.js';
-import { parseStatusKey, REQUESTS_PREFIX } from '../../contracts/keys.js';
+import { type ErrorInfo, HeartbeatLostError, WorkLostError } from '../../contracts/errors.js';
+import { parseRequestsKey, REQUESTS_PREFIX } from '../../contracts/keys.js';
+import { completeTerminalEvent } from '../../contracts/lifecycle/complete-event.js';
 import { failureEvent } from '../../contracts/lifecycle/completion-event.js';
-import type { StatusDocument } from '../../contracts/lifecycle/status.js';
+import { isTerminal, type StatusDocument } from '../../contracts/lifecycle/status.js';
 import { publishTerminalEvent } from '../../contracts/lifecycle/terminal-event.js';
-import { fail, lastSignOfLife } from '../../contracts/lifecycle/transitions.js';
+import { fail, lastSignOfLife, leaseLive } from '../../contracts/lifecycle/transitions.js';
 import type {
   EventPublisher,
   ObjectStore,
@@ -31,6 +32,8 @@ export interface ReconcileDeps {
   maxWorkers: number;
   /** A running request whose last heartbeat is older than this has lost its worker. */
   requestTimeoutMs: number;
+  /** The work queue's retention: a request still queued this long after its message went out has lost it. */
+  workMessageRetentionMs: number;
   /** Most status documents one run reads: the scan is O(requests), so it is capped. */
   maxStatusesScanned: number;
   leaseMs: number;
@@ -43,14 +46,20 @@ export interface ReconcileDeps {
 
 export interface ReconcileReport {
   scaling: ScaleDecision;
+  /** Status documents read (requests whose event already went out are skipped from the listing). */
   scanned: number;
   capped: boolean;
   heartbeatsLost: string[];
+  /** Requests failed because their work message expired or was dropped. */
+  workLost: string[];
+  /** Terminal requests whose unpublished event this run published. */
+  eventsCompleted: string[];
 }
 
 /** Where a capped status scan stopped; kept by the handler between warm invocations. */
 export interface ScanCursor {
-  skip: number;
+  /** The last request id a capped run read; the next run goes on after it (ids list in key order). */
+  after?: string | undefined;
 }
 
 /**
@@ -58,24 +67,36 @@ export interface ScanCursor {
  * overlap (a one-minute schedule, and reserved concurrency 1 on the function).
  */
 const RECONCILE_OWNER = 'reconcile';
+/**
+ * A terminal status younger than this, with no outbox yet, is left to its writer, which publishes
+ * right after marking it; past it, a missing event is a lost one. Well under the schedule's minute.
+ */
+const COMPLETION_GRACE_MS = 30_000;
 
-async function publishHeartbeatLost(
+type Finding = 'heartbeat-lost' | 'work-lost' | 'event-completed' | undefined;
+
+async function failAndPublish(
   deps: ReconcileDeps,
   status: StatusDocument,
   error: ErrorInfo,
-): Promise<void> {
+  only: (s: StatusDocument) => boolean,
+) {
+  const updated = await deps.statuses.update(status.request_id, fail({ error, now: deps.now(), only }));
+  if (updated === undefined) return false;
   const event = failureEvent({
     status: 'failed',
     requestId: status.request_id,
     bucket: deps.bucket,
     error,
     clientReference: status.client_reference,
-    seed: status.seed,
+    parameters: status.parameters,
   });
   await publishTerminalEvent(deps, event, { owner: RECONCILE_OWNER, leaseMs: deps.leaseMs });
+  countMetric(deps.metrics, 'RequestsFailed', { code: error.code });
+  return true;
 }
 
-/** Marks one silent request failed (the status update guards against doing it twice) and publishes. */
+/** A running request whose worker stopped beating (and whose lease lapsed): HEARTBEAT_LOST. */
 async function failSilentRequest(deps: ReconcileDeps, status: StatusDocument): Promise<boolean> {
   const requestId = status.request_id;
   const silentMs = deps.now().getTime() - lastSignOfLife(status);
@@ -86,71 +107,122 @@ async function failSilentRequest(deps: ReconcileDeps, status: StatusDocument): P
   // Only if the worker is still silent: one that woke up meanwhile wins.
   const stillSilent = (current: StatusDocument) =>
     current.state === 'running' && lastSignOfLife(current) === lastSignOfLife(status);
-  const updated = await deps.statuses.update(requestId, fail({ error, now: deps.now(), only: stillSilent }));
-  if (updated === undefined) return false;
-  await publishHeartbeatLost(deps, status, error);
-  requestLogger(deps.logger, requestId).warn('request failed: heartbeat lost', {
-    worker_id: status.worker_id,
-  });
-  countMetric(deps.metrics, 'RequestsFailed', { code: 'HEARTBEAT_LOST' });
-  return true;
+  const failed = await failAndPublish(deps, status, error, stillSilent);
+  if (failed)
+    requestLogger(deps.logger, requestId).warn('request failed: heartbeat lost', {
+      worker_id: status.worker_id,
+    });
+  return failed;
 }
 
-/**
- * Fails a silent running request; finishes the event of one an earlier run failed but could not
- * publish (the outbox makes that a no-op once the event is out). True when it failed one now.
- */
-async function checkRequest(deps: ReconcileDeps, requestId: string): Promise<boolean> {
+/** A queued request whose work message went out longer ago than the queue keeps messages: WORK_LOST. */
+async function failLostWork(deps: ReconcileDeps, status: StatusDocument): Promise<boolean> {
+  const requestId = status.request_id;
+  const error = new WorkLostError(
+    `request ${requestId} is still queued ${Math.round((deps.now().getTime() - Date.parse(status.enqueued_at ?? status.updated_at)) / 3_600_000)} h after its work message went out; the work queue keeps messages ${Math.round(deps.workMessageRetentionMs / 3_600_000)} h, so no worker will take it`,
+    { details: { enqueued_at: status.enqueued_at ?? null, attempts: status.attempt ?? 0 } },
+  ).toInfo();
+  const unchanged = (current: StatusDocument) =>
+    current.state === 'queued' && current.enqueued_at === status.enqueued_at;
+  const failed = await failAndPublish(deps, status, error, unchanged);
+  if (failed)
+    requestLogger(deps.logger, requestId).warn('request failed: its work message is gone', {
+      enqueued_at: status.enqueued_at,
+    });
+  return failed;
+}
+
+/** What one request needs, if anything. */
+async function checkRequest(deps: ReconcileDeps, requestId: string): Promise<Finding> {
   const record = await deps.statuses.read(requestId);
-  if (record === undefined) return false;
+  if (record === undefined) return undefined;
   const { status } = record;
-  const now = deps.now().getTime();
+  const now = deps.now();
+  if (isTerminal(status.state)) {
+    const outcome = await completeTerminalEvent(deps, status, {
+      owner: RECONCILE_OWNER,
+      leaseMs: deps.leaseMs,
+      graceMs: COMPLETION_GRACE_MS,
+    });
+    if (outcome === 'missing-result') {
+      requestLogger(deps.logger, requestId).error(
+        'succeeded request without a readable result.json; its event cannot be built',
+      );
+      countMetric(deps.metrics, 'ReconcileErrors');
+    }
+    if (outcome !== 'published') return undefined;
+    requestLogger(deps.logger, requestId).warn('published a terminal event that had not gone out', {
+      state: status.state,
+    });
+    countMetric(deps.metrics, 'EventsCompleted');
+    return 'event-completed';
+  }
   if (status.state === 'running') {
-    return now - lastSignOfLife(status) > deps.requestTimeoutMs && failSilentRequest(deps, status);
+    const silent = now.getTime() - lastSignOfLife(status) > deps.requestTimeoutMs && !leaseLive(status, now);
+    return silent && (await failSilentRequest(deps, status)) ? 'heartbeat-lost' : undefined;
   }
-  const recent = now - Date.parse(status.updated_at) < 2 * deps.leaseMs;
-  if (status.state === 'failed' && status.error?.code === 'HEARTBEAT_LOST' && recent) {
-    await publishHeartbeatLost(deps, status, status.error);
+  const sentAt = status.enqueued_at === undefined ? undefined : Date.parse(status.enqueued_at);
+  const expired = sentAt !== undefined && now.getTime() - sentAt > deps.workMessageRetentionMs;
+  return expired && (await failLostWork(deps, status)) ? 'work-lost' : undefined;
+}
+
+/** The requests under requests/ whose event has not gone out yet (the rest need nothing). */
+async function unfinishedRequests(objects: ObjectStore): Promise<string[]> {
+  const withStatus = new Set<string>();
+  const published = new Set<string>();
+  for await (const object of objects.list(REQUESTS_PREFIX)) {
+    const parsed = parseRequestsKey(object.key);
+    if (parsed?.kind === 'status') withStatus.add(parsed.requestId);
+    if (parsed?.kind === 'published') published.add(parsed.requestId);
   }
-  return false;
+  return [...withStatus].filter((id) => !published.has(id));
 }
 
 /**
- * Reads the statuses under requests/, at most `maxStatusesScanned` per run, and fails the running ones
- * gone silent. A capped run leaves `cursor` where it stopped, so the next run (warm) goes on from there.
+ * Lists requests/ and reads the status of every request whose event has not gone out, at most
+ * `maxStatusesScanned` per run: fails silent or stranded ones, finishes unpublished terminal events.
+ * A capped run leaves `cursor` where it stopped, so the next run (warm) goes on from there.
  */
-export async function failSilentRequests(
+export async function scanRequests(
   deps: ReconcileDeps,
-  cursor: ScanCursor = { skip: 0 },
-): Promise<Pick<ReconcileReport, 'scanned' | 'capped' | 'heartbeatsLost'>> {
-  let seen = 0;
-  let scanned = 0;
-  const heartbeatsLost: string[] = [];
-  for await (const object of deps.objects.list(REQUESTS_PREFIX)) {
-    const requestId = parseStatusKey(object.key);
-    if (requestId === undefined) continue;
-    seen += 1;
-    if (seen <= cursor.skip) continue;
-    if (scanned >= deps.maxStatusesScanned) {
-      cursor.skip += scanned;
-      deps.logger.warn('status scan capped; the next run goes on from here', {
-        cap: deps.maxStatusesScanned,
-        next_skip: cursor.skip,
-      });
-      countMetric(deps.metrics, 'ReconcileScanCapped');
-      return { scanned, capped: true, heartbeatsLost };
-    }
-    scanned += 1;
+  cursor: ScanCursor = {},
+): Promise<Omit<ReconcileReport, 'scaling'>> {
+  const report: Omit<ReconcileReport, 'scaling'> = {
+    scanned: 0,
+    capped: false,
+    heartbeatsLost: [],
+    workLost: [],
+    eventsCompleted: [],
+  };
+  const ids = await unfinishedRequests(deps.objects);
+  const { after } = cursor;
+  const rest = after === undefined ? ids : ids.filter((id) => id > after);
+  const batch = rest.slice(0, deps.maxStatusesScanned);
+  for (const requestId of batch) {
+    report.scanned += 1;
     try {
-      if (await checkRequest(deps, requestId)) heartbeatsLost.push(requestId);
+      const finding = await checkRequest(deps, requestId);
+      if (finding === 'heartbeat-lost') report.heartbeatsLost.push(requestId);
+      if (finding === 'work-lost') report.workLost.push(requestId);
+      if (finding === 'event-completed') report.eventsCompleted.push(requestId);
     } catch (error) {
       // One request must not stop the scan; the next run looks at it again.
       requestLogger(deps.logger, requestId).error('reconcile could not check the request', { error });
       countMetric(deps.metrics, 'ReconcileErrors');
     }
   }
-  cursor.skip = 0;
-  return { scanned, capped: false, heartbeatsLost };
+  if (batch.length < rest.length) {
+    cursor.after = batch.at(-1);
+    report.capped = true;
+    deps.logger.warn('status scan capped; the next run goes on from here', {
+      cap: deps.maxStatusesScanned,
+      next_after: cursor.after,
+    });
+    countMetric(deps.metrics, 'ReconcileScanCapped');
+  } else {
+    cursor.after = undefined;
+  }
+  return report;
 }
 
 /** The scheduled run. */
@@ -160,6 +232,6 @@ export async function reconcile(deps: ReconcileDeps, cursor?: ScanCursor): Promi
     deps.logger.info('reconcile launched workers', { ...scaling });
     deps.metrics.addMetric('WorkersLaunched', MetricUnit.Count, scaling.launched);
   }
-  const scan = await failSilentRequests(deps, cursor);
+  const scan = await scanRequests(deps, cursor);
   return { scaling, ...scan };
 }

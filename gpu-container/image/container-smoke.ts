@@ -221,7 +221,7 @@ async function checkRequest(image: string, stack: LocalStack, events: string): P
   if (code !== 0) throw new Error(`the worker container exited ${code}:\n${stdout.slice(-3000)}`);
   const stored = await stack.objects.get(requestKeys(id).result);
   if (stored === undefined) throw new Error(`no result.json for ${id}`);
-  const result = ResultSchema.parse(JSON.parse(stored.body.toString()));
+  const result = ResultSchema.parse(JSON.parse(new TextDecoder().decode(stored.body)));
   const video = await stack.objects.head(requestKeys(id).video);
   const received = await stack.clients.sqs.send(
     new ReceiveMessageCommand({ QueueUrl: events, MaxNumberOfMessages: 10, WaitTimeSeconds: 2 }),

@@ -1,6 +1,7 @@
 /**
  * Keeps a message invisible while its request runs and shows the request is alive: every interval it
- * extends the message's visibility and stamps heartbeat_at in status.json.
+ * extends the message's visibility and renews the lease (heartbeat_at) in status.json. A failed
+ * extension means the message may be visible to other workers: the run stops (onVisibilityLost).
  */
 import type { WorkQueue } from '../../contracts/ports.js';
 import { describeError, type WorkerLog } from './log.js';
@@ -11,8 +12,10 @@ export interface HeartbeatOptions {
   /** What each extension sets the visibility timeout to. */
   visibilitySeconds: number;
   intervalMs: number;
-  /** Stamps the status (heartbeat_at). */
+  /** Stamps the status (heartbeat_at) and renews the lease. */
   stamp: () => Promise<void>;
+  /** The message could not be kept invisible: another worker may receive it. */
+  onVisibilityLost: (why: string) => void;
   log: WorkerLog;
   requestId: string;
 }
@@ -30,10 +33,13 @@ export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
       options.stamp(),
     ]);
     if (visibility.status === 'rejected') {
-      options.log.warn('message visibility extension failed', {
+      options.log.warn('message visibility extension failed; stopping the request', {
         request_id: options.requestId,
         error: describeError(visibility.reason),
       });
+      options.onVisibilityLost(
+        `the visibility extension of its message failed: ${(visibility.reason as Error)?.message}`,
+      );
     }
     if (status.status === 'rejected') {
       options.log.warn('status heartbeat failed', {

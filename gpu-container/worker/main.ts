@@ -8,6 +8,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { CALL_TIMEOUTS } from '../../adapters/aws/call-timeouts.js';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store.js';
 import { SnsEventPublisher } from '../../adapters/aws/sns-event-publisher.js';
 import { SqsWorkQueue } from '../../adapters/aws/sqs-work-queue.js';
@@ -29,6 +30,8 @@ const SHUTDOWN_DEADLINE_MS = 25_000;
 const VISIBILITY_MARGIN_SECONDS = 120;
 const SQS_MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
 const HEARTBEAT_INTERVAL_MS = 30_000;
+/** The worker stops this long before its lease lapses, so clocks may differ by this much. */
+const LEASE_MARGIN_MS = 10_000;
 
 function workerLog(logger: Logger): WorkerLog {
   return {
@@ -45,6 +48,7 @@ function buildDeps(
   log: WorkerLog,
 ): RunJobDeps {
   const common = {
+    ...CALL_TIMEOUTS,
     ...(config.AWS_ENDPOINT_URL === undefined ? {} : { endpoint: config.AWS_ENDPOINT_URL }),
     ...(config.AWS_REGION === undefined ? {} : { region: config.AWS_REGION }),
   };
@@ -53,7 +57,10 @@ function buildDeps(
   const visibilitySeconds =
     config.WORK_VISIBILITY_SECONDS ??
     Math.min(config.REQUEST_TIMEOUT_SECONDS + VISIBILITY_MARGIN_SECONDS, SQS_MAX_VISIBILITY_SECONDS);
+  // Three beats per visibility window at least, so one late beat does not let the message go.
+  const heartbeatIntervalMs = Math.min(HEARTBEAT_INTERVAL_MS, (visibilitySeconds * 1000) / 3);
   return {
+    bucket: config.REQUEST_BUCKET,
     store,
     queue: new SqsWorkQueue(new SQSClient(common), config.WORK_QUEUE_URL),
     events: new SnsEventPublisher(new SNSClient(common), config.COMPLETIONS_TOPIC_ARN),
@@ -65,8 +72,12 @@ function buildDeps(
     workDir: config.WORK_DIR,
     requestTimeoutMs: config.REQUEST_TIMEOUT_SECONDS * 1000,
     visibilitySeconds,
-    // Three beats per visibility window at least, so one late beat does not let the message go.
-    heartbeatIntervalMs: Math.min(HEARTBEAT_INTERVAL_MS, (visibilitySeconds * 1000) / 3),
+    heartbeatIntervalMs,
+    // Up to four beats per lease, and the lease lapses at least a beat before the message's visibility
+    // runs out, so a redelivery after a crash finds the request free. Other paths fail a running
+    // request only once its lease lapsed; the worker stops a margin before that by its own clock.
+    leaseMs: Math.round(Math.min(visibilitySeconds * 1000 - heartbeatIntervalMs, 4 * heartbeatIntervalMs)),
+    leaseMarginMs: Math.round(Math.min(LEASE_MARGIN_MS, heartbeatIntervalMs / 2)),
     uploadConcurrency: config.UPLOAD_CONCURRENCY,
   };
 }

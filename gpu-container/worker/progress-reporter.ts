@@ -1,7 +1,8 @@
 /**
  * Writes progress to status.json at most once per interval (2 s by default). The latest value wins:
  * a report that arrives too early is held and written when the interval has passed. Writes never
- * overlap, and a failed write is logged, not fatal: progress is for people watching, not for correctness.
+ * overlap. Every write renews the attempt's lease; a failed write is logged (the lease guard stops the
+ * work if renewals keep failing until the lease lapses), and a declined one means the lease is gone.
  */
 
 import { progress as progressMove } from '../../contracts/lifecycle/transitions.js';
@@ -18,6 +19,13 @@ export interface Progress {
 export interface ProgressReporterOptions {
   statuses: StatusStore;
   requestId: string;
+  /** The attempt's lease token, and how long each renewal extends the lease. */
+  token: string;
+  leaseMs: number;
+  /** Each write renewed the lease until this time. */
+  onRenewed?: (expiresAt: string) => void;
+  /** A write was declined: the request is no longer this attempt's. */
+  onLost?: (why: string) => void;
   log: WorkerLog;
   intervalMs?: number;
   now?: () => number;
@@ -73,10 +81,18 @@ export class ProgressReporter {
   }
 
   private enqueue(progress: Progress | undefined): Promise<void> {
-    const { statuses, requestId, log } = this.options;
+    const { statuses, requestId, log, token, leaseMs } = this.options;
     this.writing = this.writing.then(async () => {
       try {
-        await statuses.update(requestId, progressMove({ progress, now: new Date() }));
+        const record = await statuses.update(
+          requestId,
+          progressMove({ token, leaseMs, progress, now: new Date() }),
+        );
+        if (record?.status.lease !== undefined) this.options.onRenewed?.(record.status.lease.expires_at);
+        else
+          this.options.onLost?.(
+            `status is ${record === undefined ? 'no longer' : 'not'} held by this attempt`,
+          );
       } catch (error) {
         log.warn('status progress write failed', { request_id: requestId, error: describeError(error) });
       }

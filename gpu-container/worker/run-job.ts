@@ -1,8 +1,11 @@
 /**
- * One work message to one outcome. The order is the contract: frames (and video) first, result.json
- * LAST, then status `succeeded`, then the event, then the message is deleted. A crash anywhere leaves
- * the message to come back, and a redelivery finishes what is missing without rendering twice.
+ * One work message to one outcome. The order is the contract: the lease first (one attempt renders a
+ * request, however many workers hold its message), frames (and video), result.json LAST, then status
+ * `succeeded`, then the event, then the message is deleted. A crash anywhere leaves the message to come
+ * back, and a redelivery finishes what is missing without rendering twice. A lost lease stops the work
+ * before another byte is written, and leaves the request and its message to whoever holds them now.
  */
+import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ErrorInfo, OutputMismatchError } from '../../contracts/errors.js';
@@ -22,13 +25,16 @@ import { buildResult } from './completion.js';
 import { deliverOutputs } from './deliver-outputs.js';
 import type { EngineJob, FrameEngine } from './engine.js';
 import { startHeartbeat } from './heartbeat.js';
+import { guardedStore, LeaseGuard } from './lease.js';
 import { describeError, type WorkerLog } from './log.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { withRetry } from './retry.js';
-import { finish, settleFailure, settleRedelivery } from './settle-job.js';
+import { finish, redelivered, settleFailure } from './settle-job.js';
 import { stageInputs } from './stage-inputs.js';
 
 export interface RunJobDeps {
+  /** The request bucket, named in completion events. */
+  bucket: string;
   store: ObjectStore;
   queue: WorkQueue;
   events: EventPublisher;
@@ -43,6 +49,17 @@ export interface RunJobDeps {
   /** Visibility each heartbeat extends the message to. */
   visibilitySeconds: number;
   heartbeatIntervalMs: number;
+  /** How long a start or a renewal holds the request; heartbeats renew it several times per lease. */
+  leaseMs: number;
+  /** The worker stops this long before its lease lapses, to absorb clock skew with other paths. */
+  leaseMarginMs?: number;
+  /** The clock of lease moves; tests move it. */
+  now?: () => Date;
+  /**
+   * How long this worker's claim on a terminal event holds off other paths: longer than its SNS publish
+   * can take with retries and timeouts (adapters/aws/call-timeouts.ts). Default max(2 x leaseMs, 60 s).
+   */
+  outboxLeaseMs?: number;
   progressIntervalMs?: number;
   uploadConcurrency?: number;
 }
@@ -56,8 +73,24 @@ export type JobOutcome =
   | { kind: 'released'; requestId: string }
   /** The request was already terminal (a redelivery): message deleted, no second event. */
   | { kind: 'duplicate'; requestId: string }
-  /** Not a work message, or one for a request with no status: logged and deleted. */
+  /** Another attempt holds the request (a second holder of its message): left alone, message kept. */
+  | { kind: 'held-elsewhere'; requestId: string }
+  /** This attempt lost its lease while running: it stopped, wrote nothing more, kept nothing. */
+  | { kind: 'lost'; requestId: string }
+  /** Not a work message, or one for a request with no status: left for the work DLQ. */
   | { kind: 'discarded'; reason: string };
+
+const DEFAULT_LEASE_MARGIN_MS = 10_000;
+
+/** How long a worker's terminal-event claim holds off other paths (RunJobDeps.outboxLeaseMs). */
+export function outboxLease(deps: Pick<RunJobDeps, 'outboxLeaseMs' | 'leaseMs'>): number {
+  return deps.outboxLeaseMs ?? Math.max(2 * deps.leaseMs, 60_000);
+}
+
+/** The time of the deps' clock (the real one unless a test set it). */
+export function clock(deps: Pick<RunJobDeps, 'now'>): Date {
+  return deps.now?.() ?? new Date();
+}
 
 const PROGRESS_SPANS = {
   downloading: [0, 2],
@@ -95,36 +128,50 @@ export async function runJob(
   const { store, queue, statuses, engine, log } = deps;
   const startedAt = Date.now();
   const work = parseWork(message.body);
+  // Left for the work DLQ (after the queue's receive limit), whose handler fails any request it names.
   if (work === undefined) {
-    log.error('discarding a message that is not a work message', { message_id: message.id });
-    await queue.delete(message.receiptHandle);
+    log.error('not a work message; leaving it for the dead-letter queue', { message_id: message.id });
+    await queue.release(message.receiptHandle);
     return { kind: 'discarded', reason: 'not a work message' };
   }
   const requestId = work.request_id;
   const keys = requestKeys(requestId);
 
-  const [current, committed] = await Promise.all([statuses.read(requestId), readResult(store, keys.result)]);
+  const token = randomUUID();
+  const current = await statuses.read(requestId);
   if (current === undefined) {
-    log.error('discarding a work message whose request has no status', { request_id: requestId });
-    await queue.delete(message.receiptHandle);
+    log.error('work message for a request with no status; leaving it for the dead-letter queue', {
+      request_id: requestId,
+    });
+    await queue.release(message.receiptHandle);
     return { kind: 'discarded', reason: 'request has no status' };
   }
-  if (isTerminal(current.status.state)) {
-    log.info('request already finished; dropping the redelivered message', {
+  if (isTerminal(current.status.state)) return redelivered(deps, message, current.status, token);
+  const started = await statuses.update(
+    requestId,
+    start({ workerId: deps.workerId, token, leaseMs: deps.leaseMs, now: clock(deps) }),
+  );
+  if (started?.status.lease === undefined) {
+    const latest = await statuses.read(requestId);
+    if (latest !== undefined && isTerminal(latest.status.state))
+      return redelivered(deps, message, latest.status, token);
+    // Its message is visible twice (SQS may deliver a message more than once): the holder finishes it.
+    log.warn('another attempt holds this request; leaving it and its message to that attempt', {
       request_id: requestId,
-      state: current.status.state,
+      holder: latest?.status.lease?.holder,
     });
-    await settleRedelivery(deps, message, work, current.status, committed);
-    return { kind: 'duplicate', requestId };
+    return { kind: 'held-elsewhere', requestId };
   }
+  const lease = new LeaseGuard(
+    requestId,
+    started.status.lease.expires_at,
+    deps.leaseMarginMs ?? DEFAULT_LEASE_MARGIN_MS,
+  );
+  const committed = await readResult(store, keys.result);
   if (committed !== undefined) {
     log.info('result.json exists; finishing without rendering again', { request_id: requestId });
-    await finish(deps, message, work, committed);
-    return { kind: 'succeeded', requestId, timingsMs: committed.timings_ms };
-  }
-  if ((await statuses.update(requestId, start({ workerId: deps.workerId, now: new Date() }))) === undefined) {
-    await queue.delete(message.receiptHandle);
-    return { kind: 'duplicate', requestId };
+    lease.dispose();
+    return finish(deps, message, work, committed, token);
   }
 
   const timings: Record<string, number> = {
@@ -136,6 +183,10 @@ export async function runJob(
   const progress = new ProgressReporter({
     statuses,
     requestId,
+    token,
+    leaseMs: deps.leaseMs,
+    onRenewed: (expiresAt) => lease.renewed(expiresAt),
+    onLost: (why) => lease.lost(why),
     log,
     ...(deps.progressIntervalMs === undefined ? {} : { intervalMs: deps.progressIntervalMs }),
   });
@@ -145,11 +196,13 @@ export async function runJob(
     visibilitySeconds: deps.visibilitySeconds,
     intervalMs: deps.heartbeatIntervalMs,
     stamp: () => progress.heartbeat(),
+    onVisibilityLost: (why) => lease.lost(why),
     log,
     requestId,
   });
   const timeout = AbortSignal.timeout(deps.requestTimeoutMs);
-  const signal = AbortSignal.any([shutdown, timeout]);
+  const signal = AbortSignal.any([shutdown, timeout, lease.signal]);
+  const outputs = guardedStore(store, lease);
   const jobDir = join(deps.workDir, `${requestId}-${message.receiveCount}-${process.pid}`);
   let job: EngineJob | undefined;
   let result: Result;
@@ -175,7 +228,7 @@ export async function runJob(
 
     const t2 = Date.now();
     const { frameKeys, video } = await deliverOutputs({
-      store,
+      store: outputs,
       keys,
       frames: output.frames,
       videoFps: work.manifest.video ? work.geometry.fps : undefined,
@@ -201,27 +254,37 @@ export async function runJob(
       createdAt: new Date(),
     });
     await withRetry(
-      () => store.put(keys.result, JSON.stringify(result, null, 2), { contentType: 'application/json' }),
+      () => outputs.put(keys.result, JSON.stringify(result, null, 2), { contentType: 'application/json' }),
       { signal },
     );
   } catch (error) {
     await progress.close();
     await heartbeat.stop();
-    return await settleFailure(deps, message, work, error, { shutdown, timeout, timings, startedAt });
+    return await settleFailure(deps, message, work, error, {
+      shutdown,
+      timeout,
+      lease: lease.signal,
+      token,
+      timings,
+      startedAt,
+    });
   } finally {
+    lease.dispose();
     await progress.close();
     await heartbeat.stop();
     await cleanUp(deps, job, jobDir);
   }
   // result.json is committed: from here a failure must not mark the request failed; the message comes
   // back and the redelivery finishes through the result.json path above.
-  await finish(deps, message, work, result);
-  log.info('request succeeded', {
-    request_id: requestId,
-    engine: engine.name,
-    timings_ms: result.timings_ms,
-  });
-  return { kind: 'succeeded', requestId, timingsMs: result.timings_ms };
+  const outcome = await finish(deps, message, work, result, token);
+  if (outcome.kind === 'succeeded') {
+    log.info('request succeeded', {
+      request_id: requestId,
+      engine: engine.name,
+      timings_ms: result.timings_ms,
+    });
+  }
+  return outcome;
 }
 
 async function cleanUp(deps: RunJobDeps, job: EngineJob | undefined, jobDir: string): Promise<void> {

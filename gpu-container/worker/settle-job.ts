@@ -1,18 +1,21 @@
 /**
- * How a run ends once its outcome is known: the status move, the event through the terminal-event
- * outbox (requests/<id>/event.json, shared with the Lambdas), and what happens to the message.
+ * How a run ends once its outcome is known: the status move (made with the attempt's lease token, so
+ * only the attempt that holds the request moves it), the event through the terminal-event outbox
+ * (requests/<id>/event.json, shared with the Lambdas, owned by the same token), and what happens to
+ * the message.
  */
 import { type ErrorInfo, isHeritageError, RequestTimeoutError, toErrorInfo } from '../../contracts/errors.js';
 import { requestKeys } from '../../contracts/keys.js';
+import { completeTerminalEvent } from '../../contracts/lifecycle/complete-event.js';
 import { failureEvent, succeededEvent } from '../../contracts/lifecycle/completion-event.js';
 import type { StatusDocument } from '../../contracts/lifecycle/status.js';
 import { publishTerminalEvent } from '../../contracts/lifecycle/terminal-event.js';
-import { fail, requeue, resume, succeed } from '../../contracts/lifecycle/transitions.js';
+import { fail, requeue, succeed } from '../../contracts/lifecycle/transitions.js';
 import type { ReceivedMessage } from '../../contracts/ports.js';
 import type { Result } from '../../contracts/result.js';
 import type { WorkMessage } from '../../contracts/work-message.js';
 import { describeError } from './log.js';
-import type { JobOutcome, RunJobDeps } from './run-job.js';
+import { clock, type JobOutcome, outboxLease, type RunJobDeps } from './run-job.js';
 
 /**
  * Errors a later attempt can fix: the message is left to come back (the work DLQ catches the last try).
@@ -27,15 +30,7 @@ const REDELIVERY_BACKOFF_SECONDS = 30;
 const MAX_BACKOFF_SECONDS = 900;
 
 function outbox(deps: RunJobDeps) {
-  return { objects: deps.store, events: deps.events, now: () => new Date() };
-}
-
-function succeeded(work: WorkMessage, result: Result) {
-  return succeededEvent({
-    bucket: work.bucket,
-    result,
-    clientReference: work.manifest.client_reference ?? null,
-  });
+  return { objects: deps.store, events: deps.events, now: () => clock(deps) };
 }
 
 function failed(deps: RunJobDeps, work: WorkMessage, error: ErrorInfo, timingsMs: Record<string, number>) {
@@ -51,68 +46,94 @@ function failed(deps: RunJobDeps, work: WorkMessage, error: ErrorInfo, timingsMs
 }
 
 /**
- * -> succeeded, through running when a crash left the request queued after its result was written.
- * True when this call made the move (and so owns the completion event).
- */
-async function markSucceeded(deps: RunJobDeps, requestId: string, resultKey: string): Promise<boolean> {
-  const { statuses } = deps;
-  if ((await statuses.update(requestId, succeed({ resultKey, now: new Date() }))) !== undefined) return true;
-  // Only a request a crash left queued needs the detour through running; the usual path is one write.
-  const resumed = await statuses.update(requestId, resume({ now: new Date() }));
-  return (
-    resumed !== undefined &&
-    (await statuses.update(requestId, succeed({ resultKey, now: new Date() }))) !== undefined
-  );
-}
-
-/**
- * Status succeeded, then the event through the terminal-event outbox (requests/<id>/event.json), then
- * the message goes. A redelivery after a crash in between publishes the event the crash cut short,
- * and never a second one.
+ * Status succeeded, then the event through the outbox, then the message goes. Only the attempt that
+ * holds the request may: one that lost its lease meanwhile leaves both to the holder.
  */
 export async function finish(
   deps: RunJobDeps,
   message: ReceivedMessage,
   work: WorkMessage,
   result: Result,
-): Promise<void> {
-  const keys = requestKeys(work.request_id);
-  const moved = await markSucceeded(deps, work.request_id, keys.result);
-  const done = moved || (await deps.statuses.read(work.request_id))?.status.state === 'succeeded';
-  if (done) await publishTerminalEvent(outbox(deps), succeeded(work, result), { owner: message.id });
+  token: string,
+): Promise<JobOutcome> {
+  const requestId = work.request_id;
+  const moved = await deps.statuses.update(
+    requestId,
+    succeed({ token, resultKey: requestKeys(requestId).result, now: clock(deps) }),
+  );
+  if (moved === undefined) {
+    deps.log.warn('lost the request before marking it succeeded; leaving it to its holder', {
+      request_id: requestId,
+    });
+    return { kind: 'lost', requestId };
+  }
+  const event = succeededEvent({
+    bucket: work.bucket,
+    result,
+    clientReference: work.manifest.client_reference ?? null,
+  });
+  await publishTerminalEvent(outbox(deps), event, { owner: token, leaseMs: outboxLease(deps) });
   await deps.queue.delete(message.receiptHandle);
+  return { kind: 'succeeded', requestId, timingsMs: result.timings_ms };
 }
 
-/** A redelivery of a finished request: complete an event publication a crash cut short, if any. */
-export async function settleRedelivery(
+/**
+ * A redelivery of a finished request: publishes its event if it never went out (the outbox keeps a
+ * publication under way with its owner), then drops the message.
+ */
+export async function redelivered(
   deps: RunJobDeps,
   message: ReceivedMessage,
-  work: WorkMessage,
   status: StatusDocument,
-  committed: Result | undefined,
-): Promise<void> {
-  const event =
-    status.state === 'succeeded' && committed !== undefined
-      ? succeeded(work, committed)
-      : status.state === 'failed' && status.error !== undefined
-        ? failed(deps, work, status.error, {})
-        : undefined;
-  if (event !== undefined) await publishTerminalEvent(outbox(deps), event, { owner: message.id });
+  token: string,
+): Promise<JobOutcome> {
+  const requestId = status.request_id;
+  const bucket = deps.bucket;
+  const outcome = await completeTerminalEvent({ ...outbox(deps), bucket }, status, {
+    owner: token,
+    leaseMs: outboxLease(deps),
+    graceMs: 0,
+  });
+  deps.log.info('request already finished; dropping the redelivered message', {
+    request_id: requestId,
+    state: status.state,
+    event: outcome,
+  });
   await deps.queue.delete(message.receiptHandle);
+  return { kind: 'duplicate', requestId };
 }
 
-/** Shutdown releases; a retryable error requeues with a backoff; anything else fails the request. */
+/**
+ * A lost lease stops without a trace; shutdown releases; a retryable error requeues with a backoff;
+ * anything else fails the request.
+ */
 export async function settleFailure(
   deps: RunJobDeps,
   message: ReceivedMessage,
   work: WorkMessage,
   error: unknown,
-  run: { shutdown: AbortSignal; timeout: AbortSignal; timings: Record<string, number>; startedAt: number },
+  run: {
+    shutdown: AbortSignal;
+    timeout: AbortSignal;
+    lease: AbortSignal;
+    token: string;
+    timings: Record<string, number>;
+    startedAt: number;
+  },
 ): Promise<JobOutcome> {
   const { statuses, queue, log } = deps;
   const requestId = work.request_id;
+  const { token } = run;
+  if (run.lease.aborted && !run.shutdown.aborted) {
+    // Someone else may hold the request now: no status write, no event, and the message stays.
+    log.warn('stopped: this worker no longer holds the request', {
+      request_id: requestId,
+      error: describeError(run.lease.reason),
+    });
+    return { kind: 'lost', requestId };
+  }
   if (run.shutdown.aborted) {
-    await statuses.update(requestId, requeue({ now: new Date() }));
+    await statuses.update(requestId, requeue({ token, now: clock(deps) }));
     await queue.release(message.receiptHandle);
     log.info('released the request on shutdown', { request_id: requestId });
     return { kind: 'released', requestId };
@@ -125,7 +146,7 @@ export async function settleFailure(
       : error;
   const info = toErrorInfo(cause);
   if (shouldRedeliver(cause)) {
-    await statuses.update(requestId, requeue({ lastError: info, now: new Date() }));
+    await statuses.update(requestId, requeue({ token, lastError: info, now: clock(deps) }));
     const backoff = Math.min(MAX_BACKOFF_SECONDS, REDELIVERY_BACKOFF_SECONDS * message.receiveCount);
     await queue.extendVisibility(message.receiptHandle, backoff);
     log.warn('request failed; it will be retried', { request_id: requestId, error: describeError(cause) });
@@ -133,9 +154,16 @@ export async function settleFailure(
   }
   log.error('request failed', { request_id: requestId, error: describeError(cause) });
   run.timings.total = Date.now() - Date.parse(work.enqueued_at);
-  if ((await statuses.update(requestId, fail({ error: info, now: new Date() }))) !== undefined) {
-    await publishTerminalEvent(outbox(deps), failed(deps, work, info, run.timings), { owner: message.id });
+  if ((await statuses.update(requestId, fail({ error: info, now: clock(deps), token }))) === undefined) {
+    log.warn('lost the request before marking it failed; leaving it to its holder', {
+      request_id: requestId,
+    });
+    return { kind: 'lost', requestId };
   }
+  await publishTerminalEvent(outbox(deps), failed(deps, work, info, run.timings), {
+    owner: token,
+    leaseMs: outboxLease(deps),
+  });
   await queue.delete(message.receiptHandle);
   return { kind: 'failed', requestId, error: info };
 }

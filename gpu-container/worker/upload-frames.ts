@@ -40,7 +40,7 @@ export async function uploadFrames(
 
   async function uploadOne(frame: FrameUpload): Promise<void> {
     const body = await readFile(frame.path);
-    await withRetry(() => store.put(frame.key, body, { contentType: 'image/png' }), {
+    await withRetry(() => store.put(frame.key, body, { contentType: 'image/png', signal }), {
       policy: options.retry ?? DEFAULT_RETRY,
       signal,
     });

@@ -16,8 +16,9 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { INBOX_PREFIX, REQUESTS_PREFIX } from '../../contracts/keys.js';
+import { INBOX_PREFIX, OUTPUTS_PREFIX, REQUESTS_PREFIX } from '../../contracts/keys.js';
 import { HeritageFunction } from './heritage-function.js';
+import { WORK_MESSAGE_RETENTION } from './messaging.js';
 import { allowListing, allowObjects } from './object-access.js';
 import { allowPublish } from './topic-access.js';
 
@@ -106,6 +107,7 @@ export class ControlPlane extends Construct {
       's3:GetObject',
       's3:PutObject',
     ]);
+    allowObjects(this.deadLetter.role, props.requestBucket, OUTPUTS_PREFIX, ['s3:GetObject']);
     allowListing(this.deadLetter.role, props.requestBucket);
     allowPublish(this.deadLetter.role, props.completionsTopic, props.topicKey);
 
@@ -113,11 +115,16 @@ export class ControlPlane extends Construct {
       entry: entry('reconcile'),
       description: 'Heritage reconcile: submits workers when work waits and none are alive',
       timeout: RECONCILE_TIMEOUT,
-      environment: scaling,
+      environment: {
+        ...scaling,
+        WORK_MESSAGE_RETENTION_SECONDS: String(WORK_MESSAGE_RETENTION.toSeconds()),
+      },
       logRetention: props.logRetention,
       reservedConcurrentExecutions: RECONCILE_CONCURRENCY,
     });
     this.allowScaling(this.reconcile, props);
+    // Reads result.json to finish the event of a succeeded request whose event did not go out.
+    allowObjects(this.reconcile.role, props.requestBucket, OUTPUTS_PREFIX, ['s3:GetObject']);
 
     const reconcileTarget = new targets.LambdaFunction(this.reconcile.function, { retryAttempts: 2 });
     this.scheduleRule = new events.Rule(this, 'ReconcileSchedule', {

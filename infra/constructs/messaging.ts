@@ -15,6 +15,8 @@ export const LAMBDA_VISIBILITY_FACTOR = 6;
 /** Room after the request timeout for the worker to upload frames and publish the event. */
 export const WORK_VISIBILITY_MARGIN = Duration.minutes(2);
 export const INTAKE_MAX_RECEIVE_COUNT = 5;
+/** How long the work queue keeps a message; reconcile fails a request still queued past it (WORK_LOST). */
+export const WORK_MESSAGE_RETENTION = Duration.days(4);
 const SQS_MAX_VISIBILITY_SECONDS = 12 * 3600;
 
 export interface MessagingProps {
@@ -70,7 +72,7 @@ export class Messaging extends Construct {
     this.workQueue = new sqs.Queue(this, 'Work', {
       ...queueDefaults,
       visibilityTimeout: workVisibilityTimeout(props.requestTimeout),
-      retentionPeriod: Duration.days(4),
+      retentionPeriod: WORK_MESSAGE_RETENTION,
       deadLetterQueue: { queue: this.workDeadLetterQueue, maxReceiveCount: props.workMaxReceiveCount },
     });
     for (const queue of [

@@ -75,7 +75,7 @@ describe('heritage demo', () => {
       expect(frames).toEqual(Array.from({ length: 129 }, (_, i) => frameFileName(i + 1)));
       for (const frame of frames) {
         const info = inspectImage(new Uint8Array(await readFile(join(framesDir, frame))), { label: frame });
-        expect(info).toEqual({ format: 'png', width: 832, height: 480 });
+        expect(info).toEqual({ format: 'png', width: 832, height: 480, orientation: 1 });
       }
 
       expect(probeVideo(join(summary.out, 'video.mp4'))).toEqual({

@@ -7,7 +7,14 @@ import { type ErrorCode, HeritageError } from '../../contracts/errors.js';
 import { IMAGE_LIMITS, inspectImage } from '../../contracts/image-header.js';
 import { assertRequestId, parseInboxManifestKey } from '../../contracts/keys.js';
 import { parseManifest } from '../../contracts/manifest.js';
-import { gif, makeImage, pngWithDeclaredSize, pngWithOverlongChunk } from '../support/images.js';
+import {
+  animatedPng,
+  animatedWebp,
+  gif,
+  makeImage,
+  pngWithDeclaredSize,
+  pngWithOverlongChunk,
+} from '../support/images.js';
 
 interface Case {
   name: string;
@@ -174,6 +181,51 @@ const manifestCases: Case[] = [
     act: legacy({ start_image_base64: tinyPngBase64, end_image_base64: tinyPngBase64, start_image: 'a.png' }),
     code: 'MANIFEST_INVALID',
   },
+  {
+    name: 'a key given twice (JSON keeps the last)',
+    act: () => parseManifest('{"steps": 4, "resolution": 480, "steps": 20}'),
+    code: 'MANIFEST_INVALID',
+    says: /steps: appears more than once/,
+  },
+  {
+    name: 'a key given twice inside a legacy body',
+    act: () =>
+      parseManifest(
+        `{"input": {"seed": 1, "seed": 2, "start_image_base64": "${tinyPngBase64}", "end_image_base64": "${tinyPngBase64}"}}`,
+      ),
+    code: 'MANIFEST_INVALID',
+    says: /input\.seed: appears more than once/,
+  },
+  {
+    name: 'a NUL character in the prompt',
+    act: manifest({ positive_prompt: 'a cat\u0000 jumps' }),
+    code: 'MANIFEST_INVALID',
+    says: /positive_prompt: contains a control character \(U\+0000\) at character 6/,
+  },
+  {
+    name: 'a bidirectional override in the negative prompt',
+    act: manifest({ negative_prompt: 'blurry \u202Etxet neddih' }),
+    code: 'MANIFEST_INVALID',
+    says: /negative_prompt: contains a bidirectional override \(U\+202E\)/,
+  },
+  {
+    name: 'a bidirectional isolate in client_reference',
+    act: manifest({ client_reference: 'order\u2066-1' }),
+    code: 'MANIFEST_INVALID',
+    says: /client_reference: contains a bidirectional override/,
+  },
+  {
+    name: 'an SVG named as the start image',
+    act: manifest({ start_image: 'start.svg' }),
+    code: 'MANIFEST_INVALID',
+    says: /start_image: must name a PNG, JPEG or WebP file/,
+  },
+  {
+    name: 'an image name without an extension',
+    act: manifest({ end_image: 'end' }),
+    code: 'MANIFEST_INVALID',
+    says: /end_image: must name a PNG, JPEG or WebP file/,
+  },
 ];
 
 const idCases: Case[] = [
@@ -285,6 +337,18 @@ const imageCases: Case[] = [
       });
     },
     code: 'IMAGE_TRUNCATED',
+  },
+  {
+    name: 'an animated PNG (APNG)',
+    act: async () => inspectImage(await animatedPng(160, 120)),
+    code: 'IMAGE_ANIMATED',
+    says: /animated PNG/,
+  },
+  {
+    name: 'an animated WebP',
+    act: async () => inspectImage(await animatedWebp(160, 120)),
+    code: 'IMAGE_ANIMATED',
+    says: /animated WebP/,
   },
 ];
 

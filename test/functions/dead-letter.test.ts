@@ -152,11 +152,57 @@ describe('dead-letter', () => {
     expect(response.batchItemFailures).toEqual([]);
     const published = await eventsFor(id);
     expect(published).toHaveLength(1);
+    const accepted = (await emulator.statuses.read(id))?.status.parameters;
+    expect(accepted?.steps).toBeGreaterThan(0);
     expect(published[0]).toMatchObject({
       status: 'failed',
-      parameters: null,
+      parameters: accepted,
       error: { code: 'RETRIES_EXHAUSTED' },
     });
+  });
+
+  it('publishes the event of a request that ended without it (a crash after its terminal mark)', async () => {
+    // Prepare: the worker marked it failed a minute ago and died before the event.
+    const id = await dispatched();
+    const minuteAgo = new Date(Date.now() - 60_000).toISOString();
+    await emulator.statuses.update(id, (current) => ({
+      ...current,
+      state: 'failed',
+      updated_at: minuteAgo,
+      error: { code: 'COMFYUI_NODE_ERROR', message: 'node 12 failed', retryable: false },
+    }));
+    const letters = await deadLetters();
+
+    // Act: the letter arrives twice, as SQS may deliver it.
+    const first = await processDeadLetters(deadLetterDeps(), sqsEvent(...letters));
+    const second = await processDeadLetters(deadLetterDeps(), sqsEvent(...letters));
+
+    // Assess: the recorded error, not a dead-letter code, and once.
+    expect([first.batchItemFailures, second.batchItemFailures]).toEqual([[], []]);
+    expect(
+      (await eventsFor(id)).map((event) => [event.status, event.error?.code, event.client_reference]),
+    ).toEqual([['failed', 'COMFYUI_NODE_ERROR', `ref-${id}`]]);
+  });
+
+  it('leaves a request a worker still holds to that worker, publishing nothing', async () => {
+    // Prepare: running, its lease live for another minute.
+    const id = await dispatched();
+    await emulator.statuses.update(id, (current) => ({
+      ...current,
+      state: 'running',
+      attempt: 1,
+      worker_id: 'w-live',
+      lease: { token: 't', holder: 'w-live', expires_at: new Date(Date.now() + 60_000).toISOString() },
+    }));
+    const letters = await deadLetters();
+
+    // Act
+    const response = await processDeadLetters(deadLetterDeps(), sqsEvent(...letters));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect((await emulator.statuses.read(id))?.status.state).toBe('running');
+    expect(await eventsFor(id)).toEqual([]);
   });
 
   it('acknowledges a poison message that names no request, publishing nothing', async () => {

@@ -72,9 +72,20 @@ describe('dispatch', () => {
       bucket: emulator.bucket,
       manifest_etag: manifestEtag,
       manifest: { seed: 424242, positive_prompt: 'a bird takes off', frame_length: 65 },
-      inputs: { start_key: `inbox/${id}/start.png`, end_key: `inbox/${id}/end.png` },
       geometry: { width: 1072, height: 640, sourceFrames: 65, frames: 129, fps: 32, interpolation: 2 },
     });
+    // The images as checked: the worker reads exactly these objects (If-Match) or nothing.
+    for (const name of ['start', 'end'] as const) {
+      const key = `inbox/${id}/${name}.png`;
+      const head = await emulator.objects.head(key);
+      expect(message?.inputs[name]).toMatchObject({
+        key,
+        etag: head?.etag,
+        bytes: head?.size,
+        format: 'png',
+        orientation: 1,
+      });
+    }
     const status = (await emulator.statuses.read(id))?.status;
     expect(status).toMatchObject({ state: 'queued', seed: 424242, manifest_etag: manifestEtag });
     expect(status?.enqueued_at).toBe(message?.enqueued_at);
@@ -292,13 +303,14 @@ describe('dispatch', () => {
 
     // Assess
     const [message] = await workMessages();
-    expect(message?.inputs).toEqual({
-      start_key: `requests/${id}/inputs/start.jpg`,
-      end_key: `requests/${id}/inputs/end.webp`,
+    const stored = await emulator.objects.get(`requests/${id}/inputs/start.jpg`);
+    expect(message?.inputs.start).toMatchObject({
+      key: `requests/${id}/inputs/start.jpg`,
+      etag: stored?.etag,
+      format: 'jpeg',
     });
-    expect(Buffer.from((await emulator.objects.get(`requests/${id}/inputs/start.jpg`))?.body ?? [])).toEqual(
-      start,
-    );
+    expect(message?.inputs.end).toMatchObject({ key: `requests/${id}/inputs/end.webp`, format: 'webp' });
+    expect(Buffer.from(stored?.body ?? [])).toEqual(start);
     expect(message?.geometry).toMatchObject({ width: 640, height: 640 });
   });
 
@@ -468,7 +480,7 @@ describe('dispatch, finishing what an earlier delivery left undone', () => {
     expect(messages.map((message) => [message.request_id, message.manifest.seed])).toEqual([[id, 77]]);
   });
 
-  it('publishes a rejection once when SNS failed the first time and the delivery is retried', async () => {
+  it('publishes a rejection once when SNS failed the first time, after the failed attempt’s claim lapsed', async () => {
     // Prepare
     const id = newId();
     const key = await putManifest(emulator.objects, id, { resolution: 500 });
@@ -480,14 +492,17 @@ describe('dispatch, finishing what an earlier delivery left undone', () => {
       sqsEvent(record),
     );
     const duplicateMeanwhile = await processIntake(intakeDeps(emulator, batch), sqsEvent(intakeRecord(key)));
+    const lapsed = intakeDeps(emulator, batch, { now: () => new Date(Date.now() + 61_000) });
 
-    // Act
-    const retried = await processIntake(intakeDeps(emulator, batch), sqsEvent(record));
-    const again = await processIntake(intakeDeps(emulator, batch), sqsEvent(record));
+    // Act: the same delivery again while the claim is fresh (another attempt), then after it lapsed.
+    const tooSoon = await processIntake(intakeDeps(emulator, batch), sqsEvent(record));
+    const retried = await processIntake(lapsed, sqsEvent(record));
+    const again = await processIntake(lapsed, sqsEvent(record));
 
-    // Assess
+    // Assess: no two attempts publish over one claim, whatever delivery they came from.
     expect(failing.batchItemFailures).toHaveLength(1);
     expect(duplicateMeanwhile.batchItemFailures).toHaveLength(1);
+    expect(tooSoon.batchItemFailures).toHaveLength(1);
     expect(retried.batchItemFailures).toEqual([]);
     expect(again.batchItemFailures).toEqual([]);
     expect((await eventsFor(id)).map((event) => event.error?.code)).toEqual(['MANIFEST_INVALID']);

@@ -25,6 +25,7 @@ function reconcileDeps(overrides: Partial<ReconcileDeps> = {}): ReconcileDeps {
     launcher: launcherFor(batch),
     maxWorkers: 3,
     requestTimeoutMs: TIMEOUT_MS,
+    workMessageRetentionMs: 4 * 24 * 3600 * 1000,
     maxStatusesScanned: 100,
     leaseMs: 60_000,
     workerJobPrefix: 'heritage-worker',
@@ -150,12 +151,90 @@ describe('reconcile', () => {
     expect((await emulator.statuses.read('alive-1'))?.status.state).toBe('running');
   });
 
+  it('leaves a silent request alone while its worker’s lease is live', async () => {
+    // Prepare: silent past the timeout by its heartbeat, but its lease runs a minute beyond NOW.
+    await runningRequest('leased-1', TIMEOUT_MS + 1_000);
+    await emulator.statuses.update('leased-1', (current) => ({
+      ...current,
+      lease: { token: 't', holder: 'worker-a', expires_at: new Date(NOW.getTime() + 60_000).toISOString() },
+    }));
+
+    // Act
+    const outcome = await handleReconcileEvent(reconcileDeps(), scheduled());
+
+    // Assess
+    expect(outcome).toMatchObject({ report: { heartbeatsLost: [] } });
+    expect((await emulator.statuses.read('leased-1'))?.status.state).toBe('running');
+  });
+
+  it('publishes, within one run, the event of a request that ended without it, and only once', async () => {
+    // Prepare: a status marked failed two minutes before NOW whose event never went out (a crash, an SNS outage).
+    const at = new Date(NOW.getTime() - 120_000).toISOString();
+    const status: StatusDocument = {
+      version: 1,
+      request_id: 'ended-1',
+      state: 'failed',
+      created_at: at,
+      updated_at: at,
+      client_reference: 'ref-ended-1',
+      parameters: { steps: 8, resolution: 480, frame_length: 17, seed: 3, interpolation: 2 },
+      error: { code: 'COMFYUI_NODE_ERROR', message: 'node 12 failed', retryable: false },
+    };
+    await emulator.statuses.create(status);
+
+    // Act
+    const first = await handleReconcileEvent(reconcileDeps(), scheduled());
+    const second = await handleReconcileEvent(reconcileDeps(), scheduled());
+
+    // Assess: the second run does not even read the status (the listing shows the marker).
+    expect(first).toMatchObject({ report: { eventsCompleted: ['ended-1'], scanned: 1 } });
+    expect(second).toMatchObject({ report: { eventsCompleted: [], scanned: 0 } });
+    const published = await events.drain();
+    expect(published.map((e) => [e.request_id, e.status, e.error?.code, e.client_reference])).toEqual([
+      ['ended-1', 'failed', 'COMFYUI_NODE_ERROR', 'ref-ended-1'],
+    ]);
+    expect(published[0]?.parameters).toEqual(status.parameters);
+  });
+
+  it('fails a request still queued after its work message’s life with WORK_LOST', async () => {
+    // Prepare: enqueued five days before NOW; the work queue keeps messages four.
+    const at = new Date(NOW.getTime() - 5 * 24 * 3600 * 1000).toISOString();
+    await emulator.statuses.create({
+      version: 1,
+      request_id: 'stranded-1',
+      state: 'queued',
+      created_at: at,
+      updated_at: at,
+      enqueued_at: at,
+      client_reference: 'ref-stranded-1',
+    });
+    const recentAt = new Date(NOW.getTime() - 3_600_000).toISOString();
+    await emulator.statuses.create({
+      version: 1,
+      request_id: 'waiting-1',
+      state: 'queued',
+      created_at: recentAt,
+      updated_at: recentAt,
+      enqueued_at: recentAt,
+    });
+
+    // Act
+    const outcome = await handleReconcileEvent(reconcileDeps(), scheduled());
+
+    // Assess
+    expect(outcome).toMatchObject({ report: { workLost: ['stranded-1'] } });
+    expect((await events.drain()).map((e) => [e.request_id, e.error?.code, e.error?.retryable])).toEqual([
+      ['stranded-1', 'WORK_LOST', true],
+    ]);
+    expect((await emulator.statuses.read('waiting-1'))?.status.state).toBe('queued');
+  });
+
   it('caps the status scan and goes on from where it stopped in the next run', async () => {
     // Prepare
     await runningRequest('silent-a', TIMEOUT_MS * 2);
     await runningRequest('silent-b', TIMEOUT_MS * 2);
     await runningRequest('silent-c', TIMEOUT_MS * 2);
-    const cursor: ScanCursor = { skip: 0 };
+    const cursor: ScanCursor = {};
     const deps = reconcileDeps({ maxStatusesScanned: 2 });
 
     // Act

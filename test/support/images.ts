@@ -61,3 +61,26 @@ export function pngWithOverlongChunk(): Buffer {
 export function gif(): Buffer {
   return Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 }
+
+/** A real PNG turned into an animated PNG: an acTL chunk right after IHDR, as APNG encoders write it. */
+export async function animatedPng(width: number, height: number): Promise<Buffer> {
+  const png = await makeImage(width, height, 'png');
+  const afterIhdr = 8 + 25;
+  const actl = Buffer.alloc(8);
+  actl.writeUInt32BE(2, 0); // frames
+  actl.writeUInt32BE(0, 4); // plays forever
+  return Buffer.concat([png.subarray(0, afterIhdr), chunk('acTL', actl), png.subarray(afterIhdr)]);
+}
+
+/** A real WebP with EXIF (so an extended VP8X header), its animation flag set. */
+export async function animatedWebp(width: number, height: number): Promise<Buffer> {
+  const webp = Buffer.from(await withOrientation(await makeImage(width, height, 'png'), 'webp', 1));
+  if (webp.toString('ascii', 12, 16) !== 'VP8X') throw new Error('expected an extended WebP');
+  webp[20] = (webp[20] ?? 0) | 0x02;
+  return webp;
+}
+
+/** The image re-encoded with an EXIF orientation (1-8): the stored pixels stay as they are. */
+export async function withOrientation(image: Buffer, format: Format, orientation: number): Promise<Buffer> {
+  return sharp(image)[format]().withMetadata({ orientation }).toBuffer();
+}

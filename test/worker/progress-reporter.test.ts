@@ -4,6 +4,9 @@ import type { StatusRecord, StatusStore } from '../../contracts/ports.js';
 import { silentLog } from '../../gpu-container/worker/log.js';
 import { ProgressReporter } from '../../gpu-container/worker/progress-reporter.js';
 
+const TOKEN = 'attempt-1';
+const lease = { token: TOKEN, leaseMs: 60_000 };
+
 /** An in-memory StatusStore that records each write it accepts. */
 function memoryStatuses(
   state: StatusDocument['state'] = 'running',
@@ -14,6 +17,9 @@ function memoryStatuses(
     state,
     created_at: '2026-01-01T00:00:00.000Z',
     updated_at: '2026-01-01T00:00:00.000Z',
+    ...(state === 'running'
+      ? { lease: { token: TOKEN, holder: 'w-1', expires_at: '2026-01-01T00:01:00.000Z' } }
+      : {}),
   };
   const writes: StatusDocument[] = [];
   const writtenAt: number[] = [];
@@ -48,7 +54,13 @@ describe('ProgressReporter', () => {
   it('writes at most once per interval, and the latest value wins', async () => {
     // Prepare
     const statuses = memoryStatuses();
-    const reporter = new ProgressReporter({ statuses, requestId: 'p-1', log: silentLog, intervalMs: 2_000 });
+    const reporter = new ProgressReporter({
+      statuses,
+      requestId: 'p-1',
+      ...lease,
+      log: silentLog,
+      intervalMs: 2_000,
+    });
 
     // Act
     for (let i = 0; i <= 50; i++) {
@@ -69,7 +81,13 @@ describe('ProgressReporter', () => {
   it('writes nothing after close, so no progress lands on a terminal status', async () => {
     // Prepare
     const statuses = memoryStatuses();
-    const reporter = new ProgressReporter({ statuses, requestId: 'p-1', log: silentLog, intervalMs: 2_000 });
+    const reporter = new ProgressReporter({
+      statuses,
+      requestId: 'p-1',
+      ...lease,
+      log: silentLog,
+      intervalMs: 2_000,
+    });
     reporter.report({ percent: 10, phase: 'rendering' });
     reporter.report({ percent: 20, phase: 'rendering' });
 
@@ -85,7 +103,7 @@ describe('ProgressReporter', () => {
   it('declines to write once the request is no longer running', async () => {
     // Prepare
     const statuses = memoryStatuses('failed');
-    const reporter = new ProgressReporter({ statuses, requestId: 'p-1', log: silentLog });
+    const reporter = new ProgressReporter({ statuses, requestId: 'p-1', ...lease, log: silentLog });
 
     // Act
     reporter.report({ percent: 10, phase: 'rendering' });
@@ -94,5 +112,42 @@ describe('ProgressReporter', () => {
 
     // Assess
     expect(statuses.writes).toEqual([]);
+  });
+
+  it('renews the lease with every write, and reports a write the status declines as a lost lease', async () => {
+    // Prepare
+    const held = memoryStatuses();
+    const taken = memoryStatuses();
+    await taken.update('p-1', (s) => ({
+      ...s,
+      lease: { token: 'attempt-2', holder: 'w-2', expires_at: s.updated_at },
+    }));
+    const renewals: string[] = [];
+    const losses: string[] = [];
+    const watch = { onRenewed: (at: string) => renewals.push(at), onLost: (why: string) => losses.push(why) };
+
+    // Act
+    const mine = new ProgressReporter({
+      statuses: held,
+      requestId: 'p-1',
+      ...lease,
+      ...watch,
+      log: silentLog,
+    });
+    await mine.heartbeat();
+    await mine.close();
+    const theirs = new ProgressReporter({
+      statuses: taken,
+      requestId: 'p-1',
+      ...lease,
+      ...watch,
+      log: silentLog,
+    });
+    await theirs.heartbeat();
+    await theirs.close();
+
+    // Assess
+    expect(renewals).toEqual([new Date(Date.now() + 60_000).toISOString()]);
+    expect(losses).toEqual(['status is no longer held by this attempt']);
   });
 });

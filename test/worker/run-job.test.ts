@@ -1,13 +1,15 @@
 import { rm } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComfyNodeError, EngineCrashedError } from '../../contracts/errors.js';
 import { requestKeys } from '../../contracts/keys.js';
 import { ObjectStatusStore } from '../../contracts/lifecycle/status-store.js';
 import { ResultSchema } from '../../contracts/result.js';
+import type { FrameEngine } from '../../gpu-container/worker/engine.js';
 import { resolveFfmpegPath } from '../../gpu-container/worker/ffmpeg.js';
 import { PreviewEngine } from '../../gpu-container/worker/preview/preview-engine.js';
-import { runJob } from '../../gpu-container/worker/run-job.js';
+import { outboxLease, runJob } from '../../gpu-container/worker/run-job.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 import {
   failingEngine,
@@ -123,7 +125,7 @@ describe('runJob with the preview engine', () => {
 });
 
 describe('runJob when things go wrong', () => {
-  it('deletes a message that is not a work message, and publishes nothing', async () => {
+  it('leaves a message that is not a work message for the dead-letter queue, and publishes nothing', async () => {
     // Prepare
     const before = await aws.workQueue.backlog();
     const listener = aws.listen();
@@ -136,8 +138,14 @@ describe('runJob when things go wrong', () => {
       never,
     );
 
-    // Assess
+    // Assess: visible again at once, so its receive count runs out and the work DLQ takes it.
     expect(outcome).toEqual({ kind: 'discarded', reason: 'not a work message' });
+    const again = await receiveOne(aws);
+    expect([again.body, again.receiveCount]).toEqual([
+      JSON.stringify({ version: 1, request_id: '../escape' }),
+      2,
+    ]);
+    await aws.workQueue.delete(again.receiptHandle);
     expect(await aws.workQueue.backlog()).toEqual(before);
     expect(await listener.drain()).toEqual([]);
   });
@@ -185,8 +193,8 @@ describe('runJob when things go wrong', () => {
     expect(await aws.workQueue.backlog()).toEqual(before);
   });
 
-  it('publishes the one event a crash between status and SNS cut short, when the message comes back', async () => {
-    // Prepare: the first run reaches status succeeded, then SNS fails.
+  it('publishes the one event a crash between status and SNS cut short, once the crashed attempt’s claim lapsed', async () => {
+    // Prepare: the first run reaches status succeeded and claims the event, then SNS fails.
     const listener = aws.listen();
     const work = await seedRequest(aws, 'publish-1');
     const failingEvents = { publish: () => Promise.reject(new Error('SNS unavailable')) };
@@ -194,17 +202,27 @@ describe('runJob when things go wrong', () => {
     const delivery = await receiveOne(aws);
     await expect(runJob(delivery, first, never)).rejects.toThrow(/SNS unavailable/);
     await aws.workQueue.release(delivery.receiptHandle);
-    const again = jobDeps(aws, failingEngine(new Error('must not render')), dir);
+    const later = (ms: number) => () => new Date(Date.now() + ms);
+    const lease = outboxLease(first);
 
-    // Act: the redelivery (same message id, so it owns the cut-short publication), then a stray copy.
-    const redelivery = await receiveOne(aws);
-    const outcome = await runJob(redelivery, again, never);
+    // Act: the redelivery while the claim is fresh, then copies after it lapsed.
+    const redelivery = await runJob(
+      await receiveOne(aws),
+      jobDeps(aws, failingEngine(new Error('no render')), dir),
+      never,
+    );
+    const whileFresh = await listener.drain();
     await aws.workQueue.send(JSON.stringify(work));
-    await runJob(await receiveOne(aws), again, never);
+    const afterLapse = jobDeps(aws, failingEngine(new Error('no render')), dir, {
+      now: later(lease + 1_000),
+    });
+    await runJob(await receiveOne(aws), afterLapse, never);
+    await aws.workQueue.send(JSON.stringify(work));
+    await runJob(await receiveOne(aws), afterLapse, never);
 
-    // Assess
-    expect(redelivery.id).toBe(delivery.id);
-    expect(outcome.kind).toBe('duplicate');
+    // Assess: nobody publishes over a fresh claim; the first to find it lapsed publishes the stored body once.
+    expect(redelivery.kind).toBe('duplicate');
+    expect(whileFresh).toEqual([]);
     expect((await aws.statuses.read('publish-1'))?.status.state).toBe('succeeded');
     const events = await listener.drain();
     expect(events.map((e) => [e.request_id, e.status])).toEqual([['publish-1', 'succeeded']]);
@@ -227,14 +245,19 @@ describe('runJob when things go wrong', () => {
     await aws.workQueue.send(JSON.stringify(work));
     const calls = { count: 0 };
 
-    // Act
+    // Act: while the dead attempt's lease is live the request is its own; once it lapsed, a new attempt finishes it.
+    const copy = await receiveOne(aws);
+    const held = await runJob(copy, jobDeps(aws, failingEngine(new Error('x'), calls), dir), never);
+    await aws.workQueue.release(copy.receiptHandle); // as its visibility timeout would
+    const lapsed = () => new Date(Date.now() + first.leaseMs + 1_000);
     const outcome = await runJob(
       await receiveOne(aws),
-      jobDeps(aws, failingEngine(new Error('x'), calls), dir),
+      jobDeps(aws, failingEngine(new Error('x'), calls), dir, { now: lapsed }),
       never,
     );
 
     // Assess
+    expect(held.kind).toBe('held-elsewhere');
     expect(outcome.kind).toBe('succeeded');
     expect(calls.count).toBe(0);
     expect((await aws.statuses.read('resume-1'))?.status.state).toBe('succeeded');
@@ -280,5 +303,78 @@ describe('runJob when things go wrong', () => {
     });
     expect(await listener.drain()).toEqual([]);
     expect(await aws.workQueue.backlog()).toEqual({ ...before, inFlight: before.inFlight + 1 });
+  });
+
+  describe('holding the request', () => {
+    /** Renders until aborted, then throws the abort's reason, as engines do. */
+    const untilAborted: FrameEngine = {
+      name: 'comfyui',
+      render: (_job, signal) =>
+        new Promise((_, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
+        ),
+      async cleanup() {},
+    };
+
+    it('stops before it can publish when its message’s visibility cannot be extended, and leaves the message', async () => {
+      // Prepare: heartbeats every 50 ms; the queue refuses every extension.
+      const listener = aws.listen();
+      await seedRequest(aws, 'vis-lost-1');
+      const queue = { ...aws.workQueue, extendVisibility: () => Promise.reject(new Error('SQS refused')) };
+      const deps = jobDeps(aws, untilAborted, dir, {
+        queue: Object.assign(Object.create(Object.getPrototypeOf(aws.workQueue)), aws.workQueue, queue),
+        heartbeatIntervalMs: 50,
+      });
+      const delivery = await receiveOne(aws);
+
+      // Act
+      const outcome = await runJob(delivery, deps, never);
+
+      // Assess: no terminal status, no outputs, no event; the message comes back for the next holder.
+      expect(outcome).toEqual({ kind: 'lost', requestId: 'vis-lost-1' });
+      expect((await aws.statuses.read('vis-lost-1'))?.status.state).toBe('running');
+      expect(await aws.objects.head(requestKeys('vis-lost-1').result)).toBeUndefined();
+      expect(await listener.drain()).toEqual([]);
+      await aws.workQueue.release(delivery.receiptHandle);
+      expect((await receiveOne(aws)).id).toBe(delivery.id);
+    });
+
+    it('writes no frame and no result.json once its lease lapsed, though the render came back', async () => {
+      // Prepare: every lease renewal fails (status writes refused after the start), the lease is 300 ms, and the
+      // engine hands back frames only after 600 ms, ignoring the abort: by then another attempt may hold it.
+      const listener = aws.listen();
+      await seedRequest(aws, 'lapsed-1');
+      const keys = requestKeys('lapsed-1');
+      const recording = new RecordingObjectStore(aws.objects);
+      let starts = 1; // the start goes through; every write after it is refused
+      const refusing = new ObjectStatusStore(
+        new RecordingObjectStore(aws.objects, (key) => key === keys.status && starts-- <= 0),
+      );
+      const slow = readyFramesEngine(Array.from({ length: 33 }, () => Buffer.from('frame')));
+      const engine: FrameEngine = {
+        ...slow,
+        render: async (job, signal, onProgress) => {
+          await sleep(600);
+          return slow.render(job, signal, onProgress);
+        },
+      };
+      const deps = jobDeps(aws, engine, dir, {
+        store: recording,
+        statuses: refusing,
+        leaseMs: 300,
+        leaseMarginMs: 100,
+        heartbeatIntervalMs: 50,
+      });
+      const delivery = await receiveOne(aws);
+
+      // Act
+      const outcome = await runJob(delivery, deps, never);
+
+      // Assess
+      expect(outcome).toEqual({ kind: 'lost', requestId: 'lapsed-1' });
+      expect(recording.puts.filter((key) => key.startsWith(keys.outputsPrefix))).toEqual([]);
+      expect(await listener.drain()).toEqual([]);
+      await aws.workQueue.delete(delivery.receiptHandle);
+    });
   });
 });

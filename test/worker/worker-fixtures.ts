@@ -12,7 +12,7 @@ import type {
   ReceivedMessage,
   StoredObject,
 } from '../../contracts/ports.js';
-import type { WorkMessage } from '../../contracts/work-message.js';
+import { pinImage, type WorkMessage } from '../../contracts/work-message.js';
 import type { EngineJob, EngineOutput, FrameEngine } from '../../gpu-container/worker/engine.js';
 import { resolveFfmpegPath } from '../../gpu-container/worker/ffmpeg.js';
 import { silentLog } from '../../gpu-container/worker/log.js';
@@ -53,16 +53,16 @@ export async function seedRequest(
   const frameLength = options.frameLength ?? 17;
   const interpolation = options.interpolation ?? 2;
   const keys = requestKeys(requestId);
-  await aws.objects.put(keys.inboxObject('start.png'), await squareImage(width, height, 4), {
-    contentType: 'image/png',
-  });
-  await aws.objects.put(
-    keys.inboxObject('end.png'),
-    await squareImage(width, height, width - Math.floor(height / 3) - 4),
-    {
-      contentType: 'image/png',
-    },
-  );
+  const startBytes = await squareImage(width, height, 4);
+  const endBytes = await squareImage(width, height, width - Math.floor(height / 3) - 4);
+  const put = async (name: string, bytes: Buffer) =>
+    pinImage(
+      keys.inboxObject(name),
+      (await aws.objects.put(keys.inboxObject(name), bytes, { contentType: 'image/png' })).etag,
+      bytes,
+    );
+  const start = await put('start.png', startBytes);
+  const end = await put('end.png', endBytes);
   const manifest = ManifestSchema.parse({
     resolution: 480,
     frame_length: frameLength,
@@ -86,7 +86,7 @@ export async function seedRequest(
     bucket: aws.bucket,
     manifest_etag: '"seeded"',
     manifest: { ...manifest, seed: 7 },
-    inputs: { start_key: keys.inboxObject('start.png'), end_key: keys.inboxObject('end.png') },
+    inputs: { start, end },
     geometry: {
       width,
       height,
@@ -118,6 +118,8 @@ export function jobDeps(
   overrides: Partial<RunJobDeps> = {},
 ): RunJobDeps {
   return {
+    bucket: aws.bucket,
+    leaseMs: 60_000,
     store: aws.objects,
     queue: aws.workQueue,
     events: aws.events,
@@ -171,8 +173,12 @@ export class RecordingObjectStore implements ObjectStore {
   head(key: string): Promise<ObjectHead | undefined> {
     return this.inner.head(key);
   }
-  get(key: string, range?: { start: number; end: number }): Promise<StoredObject | undefined> {
-    return this.inner.get(key, range);
+  get(
+    key: string,
+    range?: { start: number; end: number },
+    options?: { ifMatch?: string; maxBytes?: number },
+  ): Promise<StoredObject | undefined> {
+    return this.inner.get(key, range, options);
   }
   async put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<{ etag: string }> {
     if (this.failPut(key)) {
