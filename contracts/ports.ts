@@ -89,9 +89,20 @@ export interface StatusStore {
   ): Promise<StatusRecord | undefined>;
 }
 
+/** Worker jobs by where they are: `live` counts every one submitted, waiting, starting or running. */
+export interface WorkerCensus {
+  live: number;
+  /** Waiting for capacity (Batch RUNNABLE). */
+  runnable: number;
+  /** Holding a GPU (Batch RUNNING). */
+  running: number;
+}
+
 export interface WorkerLauncher {
   /** Counts workers that are submitted, starting or running. */
   liveWorkers(): Promise<number>;
+  /** The live workers, with how many wait for capacity and how many run. */
+  census(): Promise<WorkerCensus>;
   /** Starts `count` more workers. Returns how many it really started. */
   launch(count: number): Promise<number>;
 }

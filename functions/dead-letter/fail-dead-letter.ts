@@ -8,6 +8,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { type ErrorInfo, RetriesExhaustedError, WorkerCrashedError } from '../../contracts/errors.js';
 import { REQUEST_ID_PATTERN } from '../../contracts/keys.js';
 import type { Manifest } from '../../contracts/manifest.js';
+import { METRIC_NAMES } from '../../contracts/metrics.js';
 import type { EventPublisher, ObjectStore, StatusStore } from '../../contracts/ports.js';
 import { isTerminal, type StatusDocument } from '../../contracts/status.js';
 import { publishTerminalEvent } from '../../contracts/terminal-event.js';
@@ -50,6 +51,11 @@ function readDeadLetter(body: string): { requestId?: string; manifest?: Manifest
   return typeof id === 'string' && REQUEST_ID_PATTERN.test(id) ? { requestId: id } : {};
 }
 
+/** The request a work dead letter names, if any: for log lines about a letter that could not be handled. */
+export function deadLetterRequestId(body: string): string | undefined {
+  return readDeadLetter(body).requestId;
+}
+
 function deadLetterError(status: StatusDocument): ErrorInfo {
   const attempts = status.attempt ?? 0;
   if (status.state === 'running') {
@@ -74,7 +80,7 @@ export async function failDeadLetter(deps: DeadLetterDeps, letter: DeadLetter): 
       message_id: letter.deliveryId,
       body: letter.body.slice(0, 512),
     });
-    countMetric(deps.metrics, 'PoisonMessages');
+    countMetric(deps.metrics, METRIC_NAMES.poisonMessages);
     return 'unreadable';
   }
   const log = requestLogger(deps.logger, requestId);
@@ -82,13 +88,13 @@ export async function failDeadLetter(deps: DeadLetterDeps, letter: DeadLetter): 
     log.warn('dead letter is not a valid work message; failing the request it names', {
       message_id: letter.deliveryId,
     });
-    countMetric(deps.metrics, 'PoisonMessages');
+    countMetric(deps.metrics, METRIC_NAMES.poisonMessages);
   }
   if ((await deps.statuses.read(requestId)) === undefined) {
     log.error('dead letter for a request that has no status; nothing to fail', {
       message_id: letter.deliveryId,
     });
-    countMetric(deps.metrics, 'PoisonMessages');
+    countMetric(deps.metrics, METRIC_NAMES.poisonMessages);
     return 'unreadable';
   }
   let error: ErrorInfo | undefined;
@@ -122,7 +128,7 @@ export async function failDeadLetter(deps: DeadLetterDeps, letter: DeadLetter): 
   });
   if (outcome === 'published') {
     log.warn('request failed from the dead-letter queue', { error_code: info.code });
-    countMetric(deps.metrics, 'RequestsFailed', { code: info.code });
+    countMetric(deps.metrics, METRIC_NAMES.requestsFailed, { code: info.code, requestId });
   }
   return 'failed';
 }

@@ -6,6 +6,7 @@
  */
 import { type ErrorInfo, RetriesExhaustedError } from '../../contracts/errors.js';
 import { parseInboxManifestKey } from '../../contracts/keys.js';
+import { METRIC_NAMES } from '../../contracts/metrics.js';
 import type { StatusDocument } from '../../contracts/status.js';
 import { publishTerminalEvent } from '../../contracts/terminal-event.js';
 import type { ObjectCreated } from '../dispatch/read-s3-event.js';
@@ -82,9 +83,8 @@ async function failIntakeObject(
   });
   if (outcome === 'published') {
     log.warn('request ended from the intake dead-letter queue', { state, error_code: event.error?.code });
-    countMetric(deps.metrics, state === 'rejected' ? 'RequestsRejected' : 'RequestsFailed', {
-      code: event.error?.code ?? 'RETRIES_EXHAUSTED',
-    });
+    const name = state === 'rejected' ? METRIC_NAMES.requestsRejected : METRIC_NAMES.requestsFailed;
+    countMetric(deps.metrics, name, { code: event.error?.code ?? 'RETRIES_EXHAUSTED', requestId });
   }
   return state === 'rejected' ? 'already-terminal' : 'failed';
 }

@@ -4,6 +4,7 @@
  */
 import type { ErrorInfo, HeritageError } from '../../contracts/errors.js';
 import type { Manifest } from '../../contracts/manifest.js';
+import { METRIC_NAMES } from '../../contracts/metrics.js';
 import { type PublishOutcome, publishTerminalEvent } from '../../contracts/terminal-event.js';
 import { failureEvent } from '../failure-event.js';
 import { countMetric } from '../observability.js';
@@ -27,7 +28,7 @@ export async function publishRejection(
   const outcome = await publishTerminalEvent(deps, event, { owner: input.deliveryId, leaseMs: deps.leaseMs });
   if (outcome === 'published') {
     log.info('request rejected', { error_code: error.code, error_message: error.message });
-    countMetric(deps.metrics, 'RequestsRejected', { code: error.code });
+    countMetric(deps.metrics, METRIC_NAMES.requestsRejected, { code: error.code, requestId });
   }
   return outcome;
 }

@@ -4,12 +4,13 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { type ErrorInfo, HeartbeatLostError } from '../../contracts/errors.js';
+import { METRIC_NAMES } from '../../contracts/metrics.js';
 import type {
   EventPublisher,
   ObjectStore,
   StatusStore,
+  WorkerCensus,
   WorkerLauncher,
   WorkQueue,
 } from '../../contracts/ports.js';
@@ -17,7 +18,7 @@ import type { StatusDocument } from '../../contracts/status.js';
 import { publishTerminalEvent } from '../../contracts/terminal-event.js';
 import { type ScaleDecision, scaleWorkers } from '../dispatch/scale-workers.js';
 import { failureEvent } from '../failure-event.js';
-import { countMetric, requestLogger } from '../observability.js';
+import { addMetric, countMetric, requestLogger } from '../observability.js';
 
 export interface ReconcileDeps {
   bucket: string;
@@ -40,6 +41,7 @@ export interface ReconcileDeps {
 }
 
 export interface ReconcileReport {
+  census: WorkerCensus;
   scaling: ScaleDecision;
   scanned: number;
   capped: boolean;
@@ -96,7 +98,7 @@ async function failSilentRequest(deps: ReconcileDeps, status: StatusDocument): P
   requestLogger(deps.logger, requestId).warn('request failed: heartbeat lost', {
     worker_id: status.worker_id,
   });
-  countMetric(deps.metrics, 'RequestsFailed', { code: 'HEARTBEAT_LOST' });
+  countMetric(deps.metrics, METRIC_NAMES.requestsFailed, { code: 'HEARTBEAT_LOST', requestId });
   return true;
 }
 
@@ -140,7 +142,7 @@ export async function failSilentRequests(
         cap: deps.maxStatusesScanned,
         next_skip: cursor.skip,
       });
-      countMetric(deps.metrics, 'ReconcileScanCapped');
+      countMetric(deps.metrics, METRIC_NAMES.reconcileScanCapped);
       return { scanned, capped: true, heartbeatsLost };
     }
     scanned += 1;
@@ -150,20 +152,26 @@ export async function failSilentRequests(
     } catch (error) {
       // One request must not stop the scan; the next run looks at it again.
       requestLogger(deps.logger, requestId).error('reconcile could not check the request', { error });
-      countMetric(deps.metrics, 'ReconcileErrors');
+      countMetric(deps.metrics, METRIC_NAMES.reconcileErrors);
     }
   }
   cursor.skip = 0;
   return { scanned, capped: false, heartbeatsLost };
 }
 
-/** The scheduled run. */
+/**
+ * The scheduled run. Its worker gauges come first and every run, with or without work waiting: the
+ * WorkersStuckRunnable alarm reads them minute by minute.
+ */
 export async function reconcile(deps: ReconcileDeps, cursor?: ScanCursor): Promise<ReconcileReport> {
-  const scaling = await scaleWorkers(deps);
+  const census = await deps.launcher.census();
+  addMetric(deps.metrics, METRIC_NAMES.workersRunning, census.running);
+  addMetric(deps.metrics, METRIC_NAMES.workersRunnable, census.runnable);
+  const scaling = await scaleWorkers(deps, { live: census.live });
   if (scaling.launched > 0) {
     deps.logger.info('reconcile launched workers', { ...scaling });
-    deps.metrics.addMetric('WorkersLaunched', MetricUnit.Count, scaling.launched);
+    addMetric(deps.metrics, METRIC_NAMES.workersLaunched, scaling.launched);
   }
   const scan = await failSilentRequests(deps, cursor);
-  return { scaling, ...scan };
+  return { census, scaling, ...scan };
 }
