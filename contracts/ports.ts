@@ -106,3 +106,30 @@ export interface WorkerLauncher {
   /** Starts `count` more workers. Returns how many it really started. */
   launch(count: number): Promise<number>;
 }
+
+/**
+ * How one worker attempt at a request ended. `succeeded` and `failed` only when this attempt moved the
+ * request there; `superseded` when another party (reconcile, dead-letter) had already ended it.
+ */
+export type AttemptOutcome = 'succeeded' | 'failed' | 'retried' | 'released' | 'superseded';
+
+/** What one worker attempt at a request held and produced: the figures its metrics report. */
+export interface AttemptReport {
+  requestId: string;
+  outcome: AttemptOutcome;
+  /** GPU-held seconds of this attempt (docs/observability.md). */
+  gpuSeconds: number;
+  /** `failed` and `retried`: the error's code. */
+  errorCode?: string;
+  /** `succeeded`: milliseconds per stage; `videoMs` only when a video was made. */
+  stagesMs?: { queued: number; inference: number; upload: number; videoMs?: number; total: number };
+  /** `succeeded`: frames delivered. */
+  frames?: number;
+  /** The worker's first request: milliseconds it spent provisioning models before taking it. */
+  provisionMs?: number;
+}
+
+/** The worker's metrics port: one report per attempt that held the GPU. */
+export interface RequestMetrics {
+  record(report: AttemptReport): void;
+}

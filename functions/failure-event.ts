@@ -38,6 +38,7 @@ export function failureEvent(input: FailureEventInput): CompletionEvent {
             interpolation: manifest.interpolation,
           },
     timings_ms: null,
+    gpu_seconds: null,
     error: input.error,
   };
 }

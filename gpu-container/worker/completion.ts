@@ -27,6 +27,7 @@ export function buildResult(input: {
   frameKeys: string[];
   videoBytes: number | undefined;
   timingsMs: Record<string, number>;
+  gpuSeconds: number;
   createdAt: Date;
 }): Result {
   const keys = requestKeys(input.work.request_id);
@@ -48,6 +49,7 @@ export function buildResult(input: {
     video: input.videoBytes === undefined ? null : { key: keys.video, bytes: input.videoBytes },
     parameters: parametersOf(input.work),
     timings_ms: input.timingsMs,
+    gpu_seconds: input.gpuSeconds,
     created_at: input.createdAt.toISOString(),
   });
 }
@@ -79,6 +81,7 @@ export function succeededEvent(work: WorkMessage, result: Result): CompletionEve
     result_key: keys.result,
     parameters: result.parameters,
     timings_ms: stageTimingsOf(result.timings_ms),
+    gpu_seconds: result.gpu_seconds,
     error: null,
   });
 }
@@ -88,6 +91,7 @@ export function failedEvent(
   engine: EngineName,
   error: ErrorInfo,
   timings: Record<string, number>,
+  gpuSeconds: number | null,
 ): CompletionEvent {
   return CompletionEventSchema.parse({
     type: eventType('failed'),
@@ -102,6 +106,7 @@ export function failedEvent(
     result_key: null,
     parameters: parametersOf(work),
     timings_ms: stageTimingsOf(timings),
+    gpu_seconds: gpuSeconds,
     error,
   });
 }

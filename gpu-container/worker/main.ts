@@ -4,13 +4,13 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store.js';
 import { SnsEventPublisher } from '../../adapters/aws/sns-event-publisher.js';
 import { SqsWorkQueue } from '../../adapters/aws/sqs-work-queue.js';
+import { EmfRequestMetrics } from '../../adapters/metrics/emf-request-metrics.js';
 import { ObjectStatusStore } from '../../adapters/status/object-status-store.js';
 import { isHeritageError } from '../../contracts/errors.js';
 import { loadWorkerConfig, type WorkerConfig } from './config.js';
@@ -21,6 +21,7 @@ import { describeError, type WorkerLog } from './log.js';
 import { type ManagedComfy, startManagedComfy } from './managed-comfy.js';
 import type { RunJobDeps } from './run-job.js';
 import { engineKind, selectEngine } from './select-engine.js';
+import { createWorkerLog } from './worker-logger.js';
 import { runWorkerLoop } from './worker-loop.js';
 
 /** SIGTERM to exit: Batch and spot give 30 s before SIGKILL; this leaves room to spare. */
@@ -29,14 +30,6 @@ const SHUTDOWN_DEADLINE_MS = 25_000;
 const VISIBILITY_MARGIN_SECONDS = 120;
 const SQS_MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
 const HEARTBEAT_INTERVAL_MS = 30_000;
-
-function workerLog(logger: Logger): WorkerLog {
-  return {
-    info: (message, extra = {}) => logger.info(message, extra),
-    warn: (message, extra = {}) => logger.warn(message, extra),
-    error: (message, extra = {}) => logger.error(message, extra),
-  };
-}
 
 function buildDeps(
   config: WorkerConfig,
@@ -60,6 +53,7 @@ function buildDeps(
     statuses: new ObjectStatusStore(store),
     engine,
     log,
+    metrics: new EmfRequestMetrics(),
     ffmpegPath,
     workerId: config.WORKER_ID ?? process.env.AWS_BATCH_JOB_ID ?? `${hostname()}-${process.pid}`,
     workDir: config.WORK_DIR,
@@ -72,9 +66,7 @@ function buildDeps(
 }
 
 async function main(): Promise<number> {
-  const log = workerLog(
-    new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'heritage-worker' }),
-  );
+  const log = createWorkerLog(process.env.POWERTOOLS_SERVICE_NAME ?? 'heritage-worker');
   const shutdown = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (shutdown.signal.aborted) return;

@@ -11,12 +11,14 @@ import type {
   EventPublisher,
   ObjectStore,
   ReceivedMessage,
+  RequestMetrics,
   StatusStore,
   WorkQueue,
 } from '../../contracts/ports.js';
 import { type Result, ResultSchema } from '../../contracts/result.js';
 import { isTerminal } from '../../contracts/status.js';
 import { type WorkMessage, WorkMessageSchema } from '../../contracts/work-message.js';
+import { gpuHeldSeconds } from './attempt-report.js';
 import { buildResult } from './completion.js';
 import { deliverOutputs } from './deliver-outputs.js';
 import type { EngineJob, FrameEngine } from './engine.js';
@@ -35,6 +37,8 @@ export interface RunJobDeps {
   statuses: StatusStore;
   engine: FrameEngine;
   log: WorkerLog;
+  /** One report per attempt that held the GPU. */
+  metrics: RequestMetrics;
   ffmpegPath: string;
   workerId: string;
   /** Parent of the per-request work dirs. */
@@ -93,6 +97,7 @@ export async function runJob(
   context: { provisionMs?: number } = {},
 ): Promise<JobOutcome> {
   const { store, queue, statuses, engine, log } = deps;
+  // The worker took the message just now: the GPU is this request's from here (gpuHeldSeconds).
   const startedAt = Date.now();
   const work = parseWork(message.body);
   if (work === undefined) {
@@ -102,6 +107,8 @@ export async function runJob(
   }
   const requestId = work.request_id;
   const keys = requestKeys(requestId);
+  // Every line from here until the loop takes the next message names the request, the engine's too.
+  log.setRequestId(requestId);
 
   const [current, committed] = await Promise.all([statuses.read(requestId), readResult(store, keys.result)]);
   if (current === undefined) {
@@ -119,7 +126,7 @@ export async function runJob(
   }
   if (committed !== undefined) {
     log.info('result.json exists; finishing without rendering again', { request_id: requestId });
-    await finish(deps, message, work, committed);
+    await finish(deps, message, work, committed, undefined);
     return { kind: 'succeeded', requestId, timingsMs: committed.timings_ms };
   }
   if ((await claimRunning(statuses, requestId, deps.workerId, new Date())) === undefined) {
@@ -188,9 +195,13 @@ export async function runJob(
     });
     if (video !== undefined) timings.video_encode = video.encodeMs;
     timings.upload = Date.now() - t2;
-    timings.total = Date.now() - Date.parse(work.enqueued_at);
-    timings.worker = Date.now() - startedAt;
+    // Every frame is out: the outcome is decided, and what is left (result.json, status, event, the
+    // message) is bookkeeping of a few small calls. The worker's time on the request ends here.
+    const decidedAt = Date.now();
+    timings.total = decidedAt - Date.parse(work.enqueued_at);
+    timings.worker = decidedAt - startedAt;
     Object.assign(timings, output.timingsMs ?? {});
+    const gpuSeconds = gpuHeldSeconds(startedAt, decidedAt);
     result = buildResult({
       work,
       engine: engine.name,
@@ -198,6 +209,7 @@ export async function runJob(
       frameKeys,
       videoBytes: video?.bytes,
       timingsMs: timings,
+      gpuSeconds,
       createdAt: new Date(),
     });
     await withRetry(
@@ -207,7 +219,13 @@ export async function runJob(
   } catch (error) {
     await progress.close();
     await heartbeat.stop();
-    return await settleFailure(deps, message, work, error, { shutdown, timeout, timings, startedAt });
+    return await settleFailure(deps, message, work, error, {
+      shutdown,
+      timeout,
+      timings,
+      startedAt,
+      provisionMs: context.provisionMs,
+    });
   } finally {
     await progress.close();
     await heartbeat.stop();
@@ -215,11 +233,12 @@ export async function runJob(
   }
   // result.json is committed: from here a failure must not mark the request failed; the message comes
   // back and the redelivery finishes through the result.json path above.
-  await finish(deps, message, work, result);
+  await finish(deps, message, work, result, context.provisionMs);
   log.info('request succeeded', {
     request_id: requestId,
     engine: engine.name,
     timings_ms: result.timings_ms,
+    gpu_seconds: result.gpu_seconds,
   });
   return { kind: 'succeeded', requestId, timingsMs: result.timings_ms };
 }

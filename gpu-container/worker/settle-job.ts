@@ -9,6 +9,7 @@ import type { Result } from '../../contracts/result.js';
 import type { StatusDocument } from '../../contracts/status.js';
 import { publishTerminalEvent } from '../../contracts/terminal-event.js';
 import type { WorkMessage } from '../../contracts/work-message.js';
+import { gpuHeldSeconds, provisionOf, succeededReport } from './attempt-report.js';
 import { failedEvent, succeededEvent } from './completion.js';
 import { markFailed, markSucceeded, requeue } from './job-status.js';
 import { describeError } from './log.js';
@@ -33,16 +34,19 @@ function outbox(deps: RunJobDeps) {
 /**
  * Status succeeded, then the event through the terminal-event outbox (requests/<id>/event.json), then
  * the message goes. A redelivery after a crash in between publishes the event the crash cut short,
- * and never a second one.
+ * and never a second one. The attempt that moves the status reports the request's figures, before
+ * the event, so that whoever sees the event finds them.
  */
 export async function finish(
   deps: RunJobDeps,
   message: ReceivedMessage,
   work: WorkMessage,
   result: Result,
+  provisionMs: number | undefined,
 ): Promise<void> {
   const keys = requestKeys(work.request_id);
   const moved = await markSucceeded(deps.statuses, work.request_id, keys.result, new Date());
+  if (moved) deps.metrics.record(succeededReport(result, provisionMs));
   const succeeded = moved || (await deps.statuses.read(work.request_id))?.status.state === 'succeeded';
   if (succeeded)
     await publishTerminalEvent(outbox(deps), succeededEvent(work, result), { owner: message.id });
@@ -61,24 +65,39 @@ export async function settleRedelivery(
     status.state === 'succeeded' && committed !== undefined
       ? succeededEvent(work, committed)
       : status.state === 'failed' && status.error !== undefined
-        ? failedEvent(work, deps.engine.name, status.error, {})
+        ? failedEvent(work, deps.engine.name, status.error, {}, null)
         : undefined;
   if (event !== undefined) await publishTerminalEvent(outbox(deps), event, { owner: message.id });
   await deps.queue.delete(message.receiptHandle);
 }
 
-/** Shutdown releases; a retryable error requeues with a backoff; anything else fails the request. */
+export interface FailedRun {
+  shutdown: AbortSignal;
+  timeout: AbortSignal;
+  timings: Record<string, number>;
+  /** When the worker took the message (epoch ms). */
+  startedAt: number;
+  /** Set on the worker's first request: its model provisioning. */
+  provisionMs: number | undefined;
+}
+
+/**
+ * Shutdown releases; a retryable error requeues with a backoff; anything else fails the request. Each
+ * reports the GPU time the attempt held, a released or retried one too: it was spent.
+ */
 export async function settleFailure(
   deps: RunJobDeps,
   message: ReceivedMessage,
   work: WorkMessage,
   error: unknown,
-  run: { shutdown: AbortSignal; timeout: AbortSignal; timings: Record<string, number>; startedAt: number },
+  run: FailedRun,
 ): Promise<JobOutcome> {
   const { statuses, queue, log } = deps;
   const requestId = work.request_id;
+  const held = { requestId, gpuSeconds: gpuHeldSeconds(run.startedAt), ...provisionOf(run.provisionMs) };
   if (run.shutdown.aborted) {
     await requeue(statuses, requestId, new Date());
+    deps.metrics.record({ ...held, outcome: 'released' });
     await queue.release(message.receiptHandle);
     log.info('released the request on shutdown', { request_id: requestId });
     return { kind: 'released', requestId };
@@ -92,6 +111,7 @@ export async function settleFailure(
   const info = toErrorInfo(cause);
   if (shouldRedeliver(cause)) {
     await requeue(statuses, requestId, new Date(), info);
+    deps.metrics.record({ ...held, outcome: 'retried', errorCode: info.code });
     const backoff = Math.min(MAX_BACKOFF_SECONDS, REDELIVERY_BACKOFF_SECONDS * message.receiveCount);
     await queue.extendVisibility(message.receiptHandle, backoff);
     log.warn('request failed; it will be retried', { request_id: requestId, error: describeError(cause) });
@@ -99,8 +119,10 @@ export async function settleFailure(
   }
   log.error('request failed', { request_id: requestId, error: describeError(cause) });
   run.timings.total = Date.now() - Date.parse(work.enqueued_at);
-  if (await markFailed(statuses, requestId, info, new Date())) {
-    const event = failedEvent(work, deps.engine.name, info, run.timings);
+  const moved = await markFailed(statuses, requestId, info, new Date());
+  deps.metrics.record({ ...held, outcome: moved ? 'failed' : 'superseded', errorCode: info.code });
+  if (moved) {
+    const event = failedEvent(work, deps.engine.name, info, run.timings, held.gpuSeconds);
     await publishTerminalEvent(outbox(deps), event, { owner: message.id });
   }
   await queue.delete(message.receiptHandle);
