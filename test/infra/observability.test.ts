@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { METRIC_NAMES, METRICS_NAMESPACE, METRICS_SERVICE } from '../../contracts/metrics.js';
@@ -185,5 +186,23 @@ describe('alarms without an e-mail', () => {
     // Assess
     template.resourceCountIs('AWS::SNS::Subscription', 0);
     template.hasOutput('AlarmTopicArn', { Value: Match.anyValue() });
+  });
+});
+
+describe('docs/observability.md', () => {
+  const doc = readFileSync(new URL('../../docs/observability.md', import.meta.url), 'utf8');
+
+  it('shows the request-story query exactly as the stack saves it', () => {
+    // Act
+    const shown = /<!-- query: request-story -->\s*```\n([\s\S]*?)\n```/.exec(doc)?.[1];
+
+    // Assess
+    expect(shown).toBe(REQUEST_STORY_QUERY.toString());
+  });
+
+  it('describes every metric the emitters may use', () => {
+    // Assess
+    const missing = Object.values(METRIC_NAMES).filter((name) => !doc.includes(`\`${name}\``));
+    expect(missing).toEqual([]);
   });
 });
