@@ -39,7 +39,7 @@ interface LogLine {
   [key: string]: unknown;
 }
 
-/** The worker's JSON log lines (Powertools), in order; other lines (ComfyUI's own) are skipped. */
+/** The worker's JSON log lines (Powertools, ComfyUI's output among them), in order; anything else is skipped. */
 async function workerLog(file: string): Promise<LogLine[]> {
   const text = await readFile(file, 'utf8').catch(() => '');
   return text.split('\n').flatMap((line) => {

@@ -60,6 +60,7 @@ function depsFor(remote: RemoteS3, engine: FrameEngine, workDir: string): RunJob
     statuses: new ObjectStatusStore(store),
     engine,
     log: silentLog,
+    metrics: { record() {} },
     ffmpegPath: resolveFfmpegPath(),
     workerId: 'bench',
     workDir,

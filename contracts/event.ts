@@ -14,6 +14,17 @@ export const EventParametersSchema = z.object({
   interpolation: z.number().int(),
 });
 
+/** The wall time a worker held its GPU for a request; defined once for the event and result.json. */
+export const GpuSecondsSchema = z
+  .number()
+  .nonnegative()
+  .describe(
+    'GPU-held seconds: wall time from the worker taking the work message until the outcome was decided ' +
+      '(result.json about to be written, or the failure known): download, render, encode and upload all ' +
+      'count, because the worker runs one request at a time on its GPU. Model provisioning before the ' +
+      "worker's first request is not included (timings_ms.provision). See docs/observability.md.",
+  );
+
 /** Where the frames are and what they are: in the completion event and, with every key, in result.json. */
 export const FramesSchema = z.object({
   prefix: z.string(),
@@ -51,6 +62,10 @@ export const CompletionEventSchema = z
     result_key: z.string().nullable(),
     parameters: EventParametersSchema.nullable().describe('Null only when the manifest could not be parsed.'),
     timings_ms: StageTimingsSchema.nullable(),
+    gpu_seconds: GpuSecondsSchema.nullable().describe(
+      'GPU-held seconds of the attempt that ended the request (see result.json); null when no worker ' +
+        'ended it (rejected, or failed by dispatch, dead-letter or reconcile).',
+    ),
     error: ErrorInfoSchema.nullable(),
   })
   .describe('Heritage completion event, published once per request on the completions topic.');

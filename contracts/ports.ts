@@ -99,9 +99,47 @@ export interface StatusStore {
   ): Promise<StatusRecord | undefined>;
 }
 
+/** Worker jobs by where they are: `live` counts every one submitted, waiting, starting or running. */
+export interface WorkerCensus {
+  live: number;
+  /** Waiting for capacity (Batch RUNNABLE). */
+  runnable: number;
+  /** Holding a GPU (Batch RUNNING). */
+  running: number;
+}
+
 export interface WorkerLauncher {
   /** Counts workers that are submitted, starting or running. */
   liveWorkers(): Promise<number>;
+  /** The live workers, with how many wait for capacity and how many run. */
+  census(): Promise<WorkerCensus>;
   /** Starts `count` more workers. Returns how many it really started. */
   launch(count: number): Promise<number>;
+}
+
+/**
+ * How one worker attempt at a request ended. `succeeded` and `failed` only when this attempt moved the
+ * request there; `superseded` when another party (reconcile, dead-letter) had already ended it.
+ */
+export type AttemptOutcome = 'succeeded' | 'failed' | 'retried' | 'released' | 'superseded';
+
+/** What one worker attempt at a request held and produced: the figures its metrics report. */
+export interface AttemptReport {
+  requestId: string;
+  outcome: AttemptOutcome;
+  /** GPU-held seconds of this attempt (docs/observability.md). */
+  gpuSeconds: number;
+  /** `failed` and `retried`: the error's code. */
+  errorCode?: string;
+  /** `succeeded`: milliseconds per stage; `videoMs` only when a video was made. */
+  stagesMs?: { queued: number; inference: number; upload: number; videoMs?: number; total: number };
+  /** `succeeded`: frames delivered. */
+  frames?: number;
+  /** The worker's first request: milliseconds it spent provisioning models before taking it. */
+  provisionMs?: number;
+}
+
+/** The worker's metrics port: one report per attempt that held the GPU. */
+export interface RequestMetrics {
+  record(report: AttemptReport): void;
 }

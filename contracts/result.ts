@@ -1,6 +1,6 @@
 /** outputs/<id>/result.json: written last, its presence means every frame is in place. */
 import { z } from 'zod';
-import { ENGINES, EventParametersSchema, FramesSchema } from './event.js';
+import { ENGINES, EventParametersSchema, FramesSchema, GpuSecondsSchema } from './event.js';
 
 export const ResultSchema = z
   .object({
@@ -12,6 +12,7 @@ export const ResultSchema = z
     video: z.object({ key: z.string(), bytes: z.number().int().nonnegative() }).nullable(),
     parameters: EventParametersSchema,
     timings_ms: z.record(z.string(), z.number().nonnegative()),
+    gpu_seconds: GpuSecondsSchema,
     created_at: z.string(),
   })
   .describe('Heritage result file, the commit marker of a succeeded request.');

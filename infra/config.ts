@@ -9,6 +9,18 @@ import { GPU_INSTANCE_TYPE_NAMES } from './instance-types.js';
 /** The log retention periods CloudWatch Logs accepts. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 3653];
 
+/**
+ * On-demand price of one H100 GPU-hour: p5.48xlarge at $55.04/hour for 8 GPUs, us-east-1, the public
+ * on-demand price after AWS's June 2025 P5 price reduction (README "Cost").
+ */
+export const ON_DEMAND_GPU_HOUR_USD = 6.88;
+/**
+ * Spot price of one H100 GPU-hour, for planning only: 40% of on-demand. Spot prices for P5 move with
+ * spare capacity, per Availability Zone, and have no published fixed rate; replace it with a figure
+ * from `aws ec2 describe-spot-price-history --instance-types p5.48xlarge` divided by 8 (README "Cost").
+ */
+export const SPOT_GPU_HOUR_USD = 2.75;
+
 /** `-c key=value` always arrives as a string; cdk.json arrives typed. Both must parse. */
 const flag = z.preprocess((value) => {
   if (value === 'true') return true;
@@ -75,6 +87,20 @@ export const HeritageConfigSchema = z
       .regex(/^([A-Za-z0-9_.-]+\/)+$/, 'must be one or more path segments ending in "/", e.g. "models/"')
       .default('models/'),
     workflow: z.string().min(1).default('wan22-flf2v-rife'),
+    gpuHourPriceUsd: z.coerce
+      .number()
+      .positive()
+      .default(ON_DEMAND_GPU_HOUR_USD)
+      .describe(
+        "USD per GPU-hour on demand, for the dashboard's cost widgets: p5.48xlarge $55.04/h / 8 GPUs, us-east-1, after the June 2025 P5 price cut.",
+      ),
+    spotGpuHourPriceUsd: z.coerce
+      .number()
+      .positive()
+      .default(SPOT_GPU_HOUR_USD)
+      .describe(
+        'USD per GPU-hour on Spot, for the cost widgets: a planning figure (40% of on-demand), not a quote; set it from the Spot price history.',
+      ),
     sharedMemoryMiB: count(64, 1024 * 1024)
       .optional()
       .describe('Override /dev/shm per worker.'),

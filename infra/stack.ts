@@ -109,6 +109,13 @@ export class HeritageStack extends Stack {
       workDeadLetterQueue: messaging.workDeadLetterQueue,
       alarmTopic: messaging.alarmTopic,
       requestTimeout,
+      gpuHourPrices: { onDemandUsd: config.gpuHourPriceUsd, spotUsd: config.spotGpuHourPriceUsd },
+      requestLogGroups: [
+        controlPlane.dispatch.logGroup,
+        fleet.logGroup,
+        controlPlane.deadLetter.logGroup,
+        controlPlane.reconcile.logGroup,
+      ],
     });
     if (config.alarmEmail) {
       messaging.alarmTopic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));

@@ -11,7 +11,7 @@ import {
   type SubmitJobCommandInput,
 } from '@aws-sdk/client-batch';
 import { TransientError } from '../../contracts/errors.js';
-import type { WorkerLauncher } from '../../contracts/ports.js';
+import type { WorkerCensus, WorkerLauncher } from '../../contracts/ports.js';
 
 export const LIVE_JOB_STATUSES = ['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'RUNNING'] as const;
 export const WORKER_JOB_PREFIX = 'heritage-worker';
@@ -45,12 +45,18 @@ function minuteStamp(date: Date): string {
   return date.toISOString().slice(0, 16).replace(/[-:T]/g, '');
 }
 
-/** Live workers behind one job summary: an array parent stands for its live children. */
-function liveWorkersOf(job: JobSummary): number {
+/**
+ * Adds the live workers behind one job summary, listed under `listed`, to `byStatus`. An array parent
+ * stands for its live children, which its status summary counts by status.
+ */
+function addLiveWorkers(byStatus: Record<string, number>, job: JobSummary, listed: string): void {
+  const add = (status: string, n: number): void => {
+    byStatus[status] = (byStatus[status] ?? 0) + n;
+  };
   const array = job.arrayProperties;
-  if (array?.size === undefined || array.index !== undefined) return 1;
-  if (array.statusSummary === undefined) return array.size;
-  return LIVE_JOB_STATUSES.reduce((sum, status) => sum + (array.statusSummary?.[status] ?? 0), 0);
+  if (array?.size === undefined || array.index !== undefined) add(listed, 1);
+  else if (array.statusSummary === undefined) add(listed, array.size);
+  else for (const status of LIVE_JOB_STATUSES) add(status, array.statusSummary[status] ?? 0);
 }
 
 export class BatchWorkerLauncher implements WorkerLauncher {
@@ -78,7 +84,11 @@ export class BatchWorkerLauncher implements WorkerLauncher {
   }
 
   async liveWorkers(): Promise<number> {
-    let live = 0;
+    return (await this.census()).live;
+  }
+
+  async census(): Promise<WorkerCensus> {
+    const byStatus: Record<string, number> = {};
     for (const jobStatus of LIVE_JOB_STATUSES) {
       let nextToken: string | undefined;
       do {
@@ -92,12 +102,16 @@ export class BatchWorkerLauncher implements WorkerLauncher {
           ),
         );
         for (const job of page.jobSummaryList ?? []) {
-          if (job.jobName?.startsWith(this.prefix)) live += liveWorkersOf(job);
+          if (job.jobName?.startsWith(this.prefix)) addLiveWorkers(byStatus, job, jobStatus);
         }
         nextToken = page.nextToken;
       } while (nextToken !== undefined);
     }
-    return live;
+    return {
+      live: Object.values(byStatus).reduce((sum, n) => sum + n, 0),
+      runnable: byStatus.RUNNABLE ?? 0,
+      running: byStatus.RUNNING ?? 0,
+    };
   }
 
   async launch(count: number): Promise<number> {

@@ -1,7 +1,8 @@
 /**
  * heritage demo (npm run demo): the whole pipeline on this machine. It starts the local stack, draws two
  * frames, submits them through the S3 API, waits for the completion event through an SNS→SQS
- * subscription, and downloads frames, video.mp4 and result.json into <out>/<id>/.
+ * subscription, and downloads frames, video.mp4 and result.json into <out>/<id>/. It reports the
+ * metrics the worker emitted for the request, as CloudWatch would read them.
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { COMMON_OPTIONS, integerFlag, parseCommand, secondsFlag } from '../args.
 import { demoImages } from '../demo/demo-images.js';
 import { RequestFailedError, UsageError } from '../exit-codes.js';
 import { waitForCompletionEvent } from '../local/completion-listener.js';
+import { type RequestMetric, readWorkerEmf, requestMetrics } from '../local/emf-records.js';
 import { comfyUiUrlFromEnv, type LocalStack, startLocalStack } from '../local/local-stack.js';
 import type { WorkerExit } from '../local/local-worker-launcher.js';
 import { createOutput, formatBytes, formatSeconds, type Output } from '../output.js';
@@ -101,15 +103,24 @@ export async function demo(args: string[]): Promise<void> {
     },
     onError: (source, error) => backgroundErrors.push(`${source}: ${(error as Error).message}`),
   });
-  let succeeded = false;
+  let finished: FinishedDemo | undefined;
   try {
-    await runDemo(stack, { id, outRoot, timeoutMs, out, crashes, backgroundErrors });
-    succeeded = true;
+    finished = await runDemo(stack, { id, outRoot, timeoutMs, out, crashes, backgroundErrors });
   } finally {
+    // Stopped first: a worker's last lines are in its log once it has exited.
     await stack.stop();
-    if (succeeded) await rm(workDir, { recursive: true, force: true });
-    else out.line(`heritage demo: worker logs kept in ${join(workDir, 'workers')}`);
+    if (finished === undefined) out.line(`heritage demo: worker logs kept in ${join(workDir, 'workers')}`);
   }
+  const metrics = requestMetrics(await readWorkerEmf(join(workDir, 'workers')), id);
+  await rm(workDir, { recursive: true, force: true });
+  printSummary(out, finished, metrics);
+}
+
+interface FinishedDemo {
+  event: CompletionEvent;
+  outputs: DownloadedOutputs;
+  dir: string;
+  timings: Record<string, number>;
 }
 
 interface DemoRun {
@@ -121,7 +132,7 @@ interface DemoRun {
   backgroundErrors: string[];
 }
 
-async function runDemo(stack: LocalStack, run: DemoRun): Promise<void> {
+async function runDemo(stack: LocalStack, run: DemoRun): Promise<FinishedDemo> {
   const { out } = run;
   const eventsQueue = stack.aws.subscribeQueue('heritage-demo-events');
   const images = await demoImages();
@@ -200,19 +211,26 @@ async function runDemo(stack: LocalStack, run: DemoRun): Promise<void> {
     progress.stop();
     await writeFile(join(dir, 'start.png'), images.start);
     await writeFile(join(dir, 'end.png'), images.end);
-    printSummary(out, event, outputs, dir, timings);
+    return { event, outputs, dir, timings };
   } finally {
     progress.stop();
   }
 }
 
-function printSummary(
-  out: Output,
-  event: CompletionEvent,
-  outputs: DownloadedOutputs,
-  dir: string,
-  timings: Record<string, number>,
-): void {
+/** The worker's metrics in a line: what the dashboard would plot for this request. */
+function metricsLine(metrics: RequestMetric[]): string {
+  const value = (name: string) =>
+    metrics.find((metric) => metric.name === name && Object.keys(metric.dimensions).length === 1)?.value;
+  const seconds = (name: string) => formatSeconds(value(name) ?? Number.NaN);
+  return (
+    `  metrics  GPU-held ${(value('GpuSeconds') ?? Number.NaN).toFixed(1)} s, queue wait ${seconds('QueueWaitMs')}, ` +
+    `inference ${seconds('InferenceMs')}, upload ${seconds('UploadMs')}, frames ${value('Frames')} ` +
+    `(the worker's EMF, ${metrics.length} values; --json lists them)`
+  );
+}
+
+function printSummary(out: Output, finished: FinishedDemo, metrics: RequestMetric[]): void {
+  const { event, outputs, dir, timings } = finished;
   const { frames } = outputs.result;
   const pipeline = event.timings_ms;
   const lines = [
@@ -231,6 +249,7 @@ function printSummary(
           `  worker   provision ${formatSeconds(pipeline.provision)}, inference ${formatSeconds(pipeline.inference)}, ` +
             `upload ${formatSeconds(pipeline.upload)} (from the completion event)`,
         ]),
+    metricsLine(metrics),
   ];
   if (outputs.result.engine === 'preview') lines.push('', `  NOTE: ${PREVIEW_NOTICE}`);
   out.result(
@@ -240,6 +259,8 @@ function printSummary(
       ...describeOutputs(outputs),
       timings_ms: timings,
       pipeline_timings_ms: pipeline,
+      gpu_seconds: event.gpu_seconds,
+      worker_metrics: metrics,
       notice: outputs.result.engine === 'preview' ? PREVIEW_NOTICE : null,
     },
     lines,

@@ -1,17 +1,21 @@
 /**
  * heritage local up: keeps the local stack running and prints its endpoint, so any S3 client (the AWS CLI,
- * boto3, the SDKs) can drive the pipeline the way it drives the cloud stack.
+ * boto3, the SDKs) can drive the pipeline the way it drives the cloud stack. Then one line per finished
+ * request: its state, stage times and GPU-held time.
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COMMON_OPTIONS, integerFlag, parseCommand } from '../args.js';
 import { UsageError } from '../exit-codes.js';
+import { watchCompletionEvents } from '../local/completion-listener.js';
 import { LOCAL_CREDENTIALS } from '../local/local-aws.js';
 import { comfyUiUrlFromEnv, startLocalStack } from '../local/local-stack.js';
+import { formatRequestLine } from '../local/request-line.js';
 import { createOutput } from '../output.js';
 
 export const LOCAL_UP_USAGE = `heritage local up [--port N] [--max-workers N] [--idle-timeout SECONDS] [--json]
-  runs the local stack until Ctrl-C; --port 0 picks a free port (default 4566)`;
+  runs the local stack until Ctrl-C; --port 0 picks a free port (default 4566)
+  prints a line per finished request (id, state, stage times, GPU-held time; on stderr with --json)`;
 
 export const DEFAULT_LOCAL_PORT = 4566;
 
@@ -81,13 +85,25 @@ export async function localUp(args: string[]): Promise<void> {
       `  aws s3 cp manifest.json s3://${aws.bucket}/inbox/my-first/manifest.json`,
       '  heritage wait my-first --out out',
       '',
-      'Ctrl-C stops it.',
+      'Ctrl-C stops it. Each request that finishes gets a line here.',
     ],
+  );
+  const watching = new AbortController();
+  const watch = watchCompletionEvents(
+    stack.clients.sqs,
+    aws.subscribeQueue('heritage-local-up-requests'),
+    (event) => out.line(formatRequestLine(event)),
+    {
+      signal: watching.signal,
+      onError: (error) => process.stderr.write(`local stack: request lines: ${(error as Error).message}\n`),
+    },
   );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   out.line('stopping the local stack');
+  watching.abort();
+  await watch;
   await stack.stop();
 }

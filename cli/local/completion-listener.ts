@@ -38,3 +38,31 @@ export async function waitForCompletionEvent(
     `no completion event for ${requestId} within ${Math.round(options.timeoutMs / 1000)} s`,
   );
 }
+
+/**
+ * Calls `onEvent` with every completion event on the queue, until `signal` aborts. A failed receive is
+ * reported through `onError` and the watch goes on.
+ */
+export async function watchCompletionEvents(
+  sqs: SQSClient,
+  queueUrl: string,
+  onEvent: (event: CompletionEvent) => void,
+  options: { signal: AbortSignal; onError?: (error: unknown) => void },
+): Promise<void> {
+  while (!options.signal.aborted) {
+    try {
+      const out = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+        { abortSignal: options.signal },
+      );
+      for (const message of out.Messages ?? []) {
+        await sqs.send(
+          new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }),
+        );
+        onEvent(readEvent(message.Body ?? ''));
+      }
+    } catch (error) {
+      if (!options.signal.aborted) options.onError?.(error);
+    }
+  }
+}

@@ -9,7 +9,8 @@ import { processDeadLetters } from '../../functions/dead-letter/process-dead-let
 import { createDispatchDeps } from '../../functions/dispatch/create-deps.js';
 import { processIntake } from '../../functions/dispatch/process-intake.js';
 import { createReconcileDeps } from '../../functions/reconcile/create-deps.js';
-import { reconcile, type ScanCursor } from '../../functions/reconcile/reconcile.js';
+import { handleReconcileEvent } from '../../functions/reconcile/handle-reconcile-event.js';
+import type { ScanCursor } from '../../functions/reconcile/reconcile.js';
 import type { SqsHandler } from './event-source-poller.js';
 
 export interface LocalFunctions {
@@ -28,7 +29,8 @@ export function createLocalFunctions(env: Record<string, string>, launcher: Work
     dispatch: (event: SQSEvent, context: Context) => processIntake(dispatchDeps, event, context),
     deadLetter: (event: SQSEvent, context: Context) => processDeadLetters(deadLetterDeps, event, context),
     async reconcile() {
-      await reconcile(reconcileDeps, cursor);
+      // As its schedule invokes it in the cloud: the run, its log line and its metrics.
+      await handleReconcileEvent(reconcileDeps, { 'detail-type': 'Scheduled Event' }, cursor);
     },
   };
 }

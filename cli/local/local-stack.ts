@@ -27,6 +27,11 @@ export interface LocalStackOptions extends LocalAwsOptions {
   workDir?: string;
   /** How often the scheduled reconcile runs (every minute in the cloud). */
   reconcileIntervalSeconds?: number;
+  /**
+   * Let the in-process functions emit their metrics (EMF lines on this process's stdout, as in Lambda).
+   * Off by default, so that they never mix with a command's output; the chaos drill collects them.
+   */
+  functionMetrics?: boolean;
   /** Called for errors in the background loops (bridge, pollers); they keep running. */
   onError?: (source: string, error: unknown) => void;
   onWorkerExit?: (exit: WorkerExit) => void;
@@ -78,8 +83,6 @@ export function localEnvironment(aws: LocalAws, options: LocalStackOptions): Rec
     // No Batch locally: the launcher below takes its place. These name it in logs only.
     JOB_QUEUE: `arn:aws:batch:${aws.region}:000000000000:job-queue/heritage-local`,
     JOB_DEFINITION: `arn:aws:batch:${aws.region}:000000000000:job-definition/heritage-local:1`,
-    POWERTOOLS_METRICS_NAMESPACE: 'Heritage',
-    POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     ...(options.comfyUiUrl === undefined ? {} : { COMFYUI_URL: options.comfyUiUrl }),
     ...(options.workVisibilitySeconds === undefined
@@ -111,11 +114,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const report = (source: string) => (error: unknown) => options.onError?.(source, error);
   const launcher = new LocalWorkerLauncher({
     maxWorkers: options.maxWorkers ?? 1,
-    // One JSON line per log record in the worker logs, whatever this process uses.
+    // One JSON line per log record and per metrics record in the worker logs, whatever this process
+    // uses: the worker's EMF is what CloudWatch would read (demo --json reports it).
     env: {
       ...env,
       POWERTOOLS_SERVICE_NAME: 'heritage-worker',
       POWERTOOLS_DEV: 'false',
+      POWERTOOLS_METRICS_DISABLED: 'false',
       ...options.workerEnv,
     },
     logDir: join(workDir, 'workers'),
@@ -123,13 +128,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...(options.onWorkerExit === undefined ? {} : { onExit: options.onWorkerExit }),
   });
   // The functions run in this process and build their SDK clients from the environment, as in Lambda.
-  // No CloudWatch locally: metrics off, and logs through console (warnings and errors on stderr), so
-  // they never write into the CLI's stdout.
+  // No CloudWatch locally: metrics off unless asked for, and logs through console (warnings and errors
+  // on stderr), so they never write into the CLI's stdout.
   Object.assign(process.env, {
     AWS_REGION: env.AWS_REGION,
     AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
-    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_METRICS_DISABLED: options.functionMetrics === true ? 'false' : 'true',
     POWERTOOLS_DEV: 'true',
     POWERTOOLS_LOG_LEVEL: env.POWERTOOLS_LOG_LEVEL,
   });

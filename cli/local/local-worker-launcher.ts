@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { WorkerLauncher } from '../../contracts/ports.js';
+import type { WorkerCensus, WorkerLauncher } from '../../contracts/ports.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const WORKER_ENTRY = join(REPO_ROOT, 'gpu-container/worker/main.ts');
@@ -41,6 +41,11 @@ export class LocalWorkerLauncher implements WorkerLauncher {
 
   async liveWorkers(): Promise<number> {
     return this.children.size;
+  }
+
+  /** A local worker starts at once: none ever waits for capacity. */
+  async census(): Promise<WorkerCensus> {
+    return { live: this.children.size, runnable: 0, running: this.children.size };
   }
 
   /** Process ids of the live workers by worker id (WORKER_ID, recorded in status.json). */

@@ -65,6 +65,7 @@ export function succeededEvent(input: {
     result_key: requestKeys(result.request_id).result,
     parameters: result.parameters,
     timings_ms: stageTimings(result.timings_ms),
+    gpu_seconds: result.gpu_seconds,
     error: null,
   });
 }
@@ -84,6 +85,8 @@ export interface FailureEventInput {
   engine?: Engine | undefined;
   /** What the run measured before it failed. */
   timingsMs?: Record<string, number> | undefined;
+  /** GPU-held seconds the failed attempt used, when a worker failed the request. */
+  gpuSeconds?: number | undefined;
 }
 
 /** `failed` or `rejected`, with the error and whatever of the request is known. */
@@ -101,6 +104,7 @@ export function failureEvent(input: FailureEventInput): CompletionEvent {
     result_key: null,
     parameters: parametersOf(input.manifest, input.seed) ?? input.parameters ?? null,
     timings_ms: input.timingsMs === undefined ? null : stageTimings(input.timingsMs),
+    gpu_seconds: input.gpuSeconds ?? null,
     error: input.error,
   });
 }

@@ -113,12 +113,26 @@ async function claim(
   }
 }
 
-/** Writes the marker, retrying: after SNS accepted, every failed try is a window for a second publish. */
-async function markPublished(deps: TerminalEventDeps, requestId: string): Promise<void> {
+/**
+ * Writes the marker, retrying: after SNS accepted, every failed try is a window for a second publish.
+ * Its body says what went out and when, for whoever reads the bucket (an empty body would also leave
+ * the S3 client unsure of the length).
+ */
+async function markPublished(deps: TerminalEventDeps, sent: EventOutbox): Promise<void> {
   const pause = deps.sleep ?? sleep;
+  const requestId = sent.event.request_id;
+  const body = JSON.stringify({
+    request_id: requestId,
+    status: sent.event.status,
+    owner: sent.owner,
+    published_at: deps.now().toISOString(),
+  });
   for (let attempt = 1; ; attempt++) {
     try {
-      await deps.objects.put(requestKeys(requestId).eventPublished, '', { ifNoneMatch: '*' });
+      await deps.objects.put(requestKeys(requestId).eventPublished, body, {
+        contentType: 'application/json',
+        ifNoneMatch: '*',
+      });
       return;
     } catch (error) {
       if (isPreconditionFailed(error)) return;
@@ -137,6 +151,6 @@ export async function publishTerminalEvent(
   if (await eventPublished(deps.objects, event.request_id)) return 'already-published';
   const claimed = await claim(deps, event, options.owner, options.leaseMs ?? DEFAULT_OUTBOX_LEASE_MS);
   await deps.events.publish(claimed.event);
-  await markPublished(deps, event.request_id);
+  await markPublished(deps, claimed);
   return 'published';
 }

@@ -13,6 +13,7 @@ import { isTerminal, type StatusDocument } from '../../contracts/lifecycle/statu
 import { publishTerminalEvent } from '../../contracts/lifecycle/terminal-event.js';
 import { fail } from '../../contracts/lifecycle/transitions.js';
 import type { Manifest } from '../../contracts/manifest.js';
+import { METRIC_NAMES } from '../../contracts/metrics.js';
 import type { EventPublisher, ObjectStore, StatusStore } from '../../contracts/ports.js';
 import { WorkMessageSchema } from '../../contracts/work-message.js';
 import { countMetric, requestLogger } from '../observability.js';
@@ -55,6 +56,11 @@ function readDeadLetter(body: string): { requestId?: string; manifest?: Manifest
   return typeof id === 'string' && REQUEST_ID_PATTERN.test(id) ? { requestId: id } : {};
 }
 
+/** The request a work dead letter names, if any: for log lines about a letter that could not be handled. */
+export function deadLetterRequestId(body: string): string | undefined {
+  return readDeadLetter(body).requestId;
+}
+
 function deadLetterError(status: StatusDocument): ErrorInfo {
   const attempts = status.attempt ?? 0;
   if (status.state === 'running') {
@@ -89,7 +95,7 @@ async function finishTerminal(
   });
   if (outcome === 'published') {
     log.warn('published the terminal event of a request that had ended without it', { state: status.state });
-    countMetric(deps.metrics, 'EventsCompleted');
+    countMetric(deps.metrics, METRIC_NAMES.eventsCompleted);
   } else {
     log.info('dead letter for a request that already ended', { state: status.state, event: outcome });
   }
@@ -103,7 +109,7 @@ export async function failDeadLetter(deps: DeadLetterDeps, letter: DeadLetter): 
       message_id: letter.deliveryId,
       body: letter.body.slice(0, 512),
     });
-    countMetric(deps.metrics, 'PoisonMessages');
+    countMetric(deps.metrics, METRIC_NAMES.poisonMessages);
     return 'unreadable';
   }
   const log = requestLogger(deps.logger, requestId);
@@ -111,14 +117,14 @@ export async function failDeadLetter(deps: DeadLetterDeps, letter: DeadLetter): 
     log.warn('dead letter is not a valid work message; failing the request it names', {
       message_id: letter.deliveryId,
     });
-    countMetric(deps.metrics, 'PoisonMessages');
+    countMetric(deps.metrics, METRIC_NAMES.poisonMessages);
   }
   const before = await deps.statuses.read(requestId);
   if (before === undefined) {
     log.error('dead letter for a request that has no status; nothing to fail', {
       message_id: letter.deliveryId,
     });
-    countMetric(deps.metrics, 'PoisonMessages');
+    countMetric(deps.metrics, METRIC_NAMES.poisonMessages);
     return 'unreadable';
   }
   const { status: current } = before;
@@ -155,7 +161,7 @@ export async function failDeadLetter(deps: DeadLetterDeps, letter: DeadLetter): 
   });
   if (outcome === 'published') {
     log.warn('request failed from the dead-letter queue', { error_code: error.code });
-    countMetric(deps.metrics, 'RequestsFailed', { code: error.code });
+    countMetric(deps.metrics, METRIC_NAMES.requestsFailed, { code: error.code, requestId });
   }
   return 'failed';
 }

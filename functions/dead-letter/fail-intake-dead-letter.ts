@@ -10,6 +10,7 @@ import { failureEvent } from '../../contracts/lifecycle/completion-event.js';
 import type { StatusDocument } from '../../contracts/lifecycle/status.js';
 import { publishTerminalEvent } from '../../contracts/lifecycle/terminal-event.js';
 import { fail, failedStatus, isUnsent } from '../../contracts/lifecycle/transitions.js';
+import { METRIC_NAMES } from '../../contracts/metrics.js';
 import type { ObjectCreated } from '../dispatch/read-s3-event.js';
 import { tryReadManifest } from '../dispatch/validate-request.js';
 import { countMetric, requestLogger } from '../observability.js';
@@ -73,9 +74,8 @@ async function failIntakeObject(
   });
   if (outcome === 'published') {
     log.warn('request ended from the intake dead-letter queue', { state, error_code: event.error?.code });
-    countMetric(deps.metrics, state === 'rejected' ? 'RequestsRejected' : 'RequestsFailed', {
-      code: event.error?.code ?? 'RETRIES_EXHAUSTED',
-    });
+    const name = state === 'rejected' ? METRIC_NAMES.requestsRejected : METRIC_NAMES.requestsFailed;
+    countMetric(deps.metrics, name, { code: event.error?.code ?? 'RETRIES_EXHAUSTED', requestId });
   }
   return state === 'rejected' ? 'already-terminal' : 'failed';
 }

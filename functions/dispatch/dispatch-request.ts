@@ -6,6 +6,7 @@
 import { ImageMissingError, TransientError } from '../../contracts/errors.js';
 import { parseInboxManifestKey } from '../../contracts/keys.js';
 import { resolveSeed } from '../../contracts/manifest.js';
+import { METRIC_NAMES } from '../../contracts/metrics.js';
 import { countMetric, requestLogger } from '../observability.js';
 import { claimRequest, enqueueWork } from './claim-request.js';
 import type { DispatchContext, DispatchDeps, DispatchInput, DispatchResult } from './dispatch-context.js';
@@ -32,7 +33,7 @@ function requestIdOf(
   } catch (error) {
     // No valid id, so no status or event can be keyed by it: report it loudly and move on.
     deps.logger.error('manifest under an invalid request id', { key: input.key, error });
-    countMetric(deps.metrics, 'RequestsRejected', { code: 'REQUEST_ID_INVALID' });
+    countMetric(deps.metrics, METRIC_NAMES.requestsRejected, { code: 'REQUEST_ID_INVALID' });
     return { skip: 'rejected' };
   }
 }
@@ -67,7 +68,7 @@ async function dispatchNew(ctx: DispatchContext): Promise<DispatchResult> {
     height: message.geometry.height,
     frames: message.geometry.frames,
   });
-  countMetric(deps.metrics, 'RequestsAccepted');
+  countMetric(deps.metrics, METRIC_NAMES.requestsAccepted);
   return 'accepted';
 }
 

@@ -2,11 +2,11 @@
 import { randomUUID } from 'node:crypto';
 
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { inboxSegment } from '../../contracts/keys.js';
+import { METRIC_NAMES } from '../../contracts/metrics.js';
 import type { WorkerLauncher } from '../../contracts/ports.js';
-import { countMetric } from '../observability.js';
+import { addMetric, countMetric } from '../observability.js';
 import { type DispatchDeps, type DispatchResult, dispatchRequest } from './dispatch-request.js';
 import { readS3Event } from './read-s3-event.js';
 import { scaleWorkers } from './scale-workers.js';
@@ -28,7 +28,7 @@ async function dispatchRecord(deps: IntakeDeps, record: SQSRecord): Promise<Disp
       message_id: record.messageId,
       reason: body.reason,
     });
-    countMetric(deps.metrics, 'IntakeUnreadable');
+    countMetric(deps.metrics, METRIC_NAMES.intakeUnreadable);
     return [];
   }
   const results: DispatchResult[] = [];
@@ -49,7 +49,7 @@ async function dispatchRecord(deps: IntakeDeps, record: SQSRecord): Promise<Disp
         message_id: record.messageId,
         error,
       });
-      countMetric(deps.metrics, 'DispatchRetries');
+      countMetric(deps.metrics, METRIC_NAMES.dispatchRetries);
       throw error;
     }
   }
@@ -63,11 +63,11 @@ async function scaleAfter(deps: IntakeDeps, accepted: number): Promise<void> {
     const decision = await scaleWorkers(deps, { maxNew: accepted });
     if (decision.launched > 0) {
       deps.logger.info('workers launched', { ...decision });
-      deps.metrics.addMetric('WorkersLaunched', MetricUnit.Count, decision.launched);
+      addMetric(deps.metrics, METRIC_NAMES.workersLaunched, decision.launched);
     }
   } catch (error) {
     deps.logger.error('scaling failed; reconcile will retry', { error });
-    countMetric(deps.metrics, 'ScalingFailures');
+    countMetric(deps.metrics, METRIC_NAMES.scalingFailures);
   }
 }
 

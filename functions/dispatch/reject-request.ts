@@ -7,6 +7,7 @@ import { failureEvent } from '../../contracts/lifecycle/completion-event.js';
 import { type PublishOutcome, publishTerminalEvent } from '../../contracts/lifecycle/terminal-event.js';
 import { rejectedStatus } from '../../contracts/lifecycle/transitions.js';
 import type { Manifest } from '../../contracts/manifest.js';
+import { METRIC_NAMES } from '../../contracts/metrics.js';
 import { countMetric } from '../observability.js';
 import type { DispatchContext } from './dispatch-context.js';
 
@@ -28,7 +29,7 @@ export async function publishRejection(
   const outcome = await publishTerminalEvent(deps, event, { owner: input.attemptId, leaseMs: deps.leaseMs });
   if (outcome === 'published') {
     log.info('request rejected', { error_code: error.code, error_message: error.message });
-    countMetric(deps.metrics, 'RequestsRejected', { code: error.code });
+    countMetric(deps.metrics, METRIC_NAMES.requestsRejected, { code: error.code, requestId });
   }
   return outcome;
 }

@@ -7,6 +7,7 @@ import { failureEvent } from '../../contracts/lifecycle/completion-event.js';
 import { publishTerminalEvent } from '../../contracts/lifecycle/terminal-event.js';
 import { fail, isUnsent } from '../../contracts/lifecycle/transitions.js';
 import { type Manifest, resolveSeed } from '../../contracts/manifest.js';
+import { METRIC_NAMES } from '../../contracts/metrics.js';
 import type { StatusRecord } from '../../contracts/ports.js';
 import { countMetric } from '../observability.js';
 import { enqueueWork, takeOverClaim } from './claim-request.js';
@@ -20,7 +21,7 @@ function duplicate(ctx: DispatchContext, record: StatusRecord): DispatchResult {
     claimed_by: record.status.claimed_by,
     delivery_id: ctx.input.deliveryId,
   });
-  countMetric(ctx.deps.metrics, 'DuplicateEvents');
+  countMetric(ctx.deps.metrics, METRIC_NAMES.duplicateEvents);
   return 'duplicate';
 }
 
@@ -44,7 +45,7 @@ async function validateClaimed(ctx: DispatchContext): Promise<ValidRequest | und
     log.warn('claimed request failed: its input went bad before the work message was sent', {
       error_code: info.code,
     });
-    countMetric(deps.metrics, 'RequestsFailed', { code: info.code });
+    countMetric(deps.metrics, METRIC_NAMES.requestsFailed, { code: info.code, requestId });
   }
   return undefined;
 }
@@ -64,7 +65,7 @@ async function finishClaim(ctx: DispatchContext, record: StatusRecord): Promise<
   const seed = status.seed ?? resolveSeed(request.parsed.manifest, deps.randomSeed).seed;
   await enqueueWork(deps, request, { ...request.parsed.manifest, seed });
   log.info('finished an interrupted claim: work message sent', { seed });
-  countMetric(deps.metrics, 'RequestsAccepted');
+  countMetric(deps.metrics, METRIC_NAMES.requestsAccepted);
   return 'accepted';
 }
 

@@ -14,17 +14,17 @@ export interface ScaleDecision {
 }
 
 /**
- * `maxNew` caps what one call may add; dispatch passes the number of requests it just accepted, which
+ * `live` is the count of live workers when the caller has just taken it. `maxNew` caps what one call may add; dispatch passes the number of requests it just accepted, which
  * bounds over-submission when invocations race (docs/architecture.md, "Dispatch and scaling").
  */
 export async function scaleWorkers(
   deps: ScaleWorkersDeps,
-  options: { maxNew?: number } = {},
+  options: { maxNew?: number; live?: number } = {},
 ): Promise<ScaleDecision> {
   const { visible, inFlight } = await deps.workQueue.backlog();
   const backlog = visible + inFlight;
-  if (backlog === 0) return { backlog, live: 0, launched: 0 };
-  const live = await deps.launcher.liveWorkers();
+  if (backlog === 0) return { backlog, live: options.live ?? 0, launched: 0 };
+  const live = options.live ?? (await deps.launcher.liveWorkers());
   const wanted = Math.min(backlog, deps.maxWorkers) - live;
   const count = Math.min(wanted, options.maxNew ?? Number.POSITIVE_INFINITY);
   const launched = count > 0 ? await deps.launcher.launch(count) : 0;

@@ -24,6 +24,8 @@ export async function handleReconcileEvent(
     const report = await reconcile(deps, cursor);
     deps.logger.info('reconcile run', {
       ...report.scaling,
+      runnable: report.census.runnable,
+      running: report.census.running,
       scanned: report.scanned,
       capped: report.capped,
       heartbeats_lost: report.heartbeatsLost.length,

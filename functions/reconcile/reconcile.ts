@@ -4,7 +4,6 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { type ErrorInfo, HeartbeatLostError, WorkLostError } from '../../contracts/errors.js';
 import { parseRequestsKey, REQUESTS_PREFIX } from '../../contracts/keys.js';
 import { completeTerminalEvent } from '../../contracts/lifecycle/complete-event.js';
@@ -12,15 +11,17 @@ import { failureEvent } from '../../contracts/lifecycle/completion-event.js';
 import { isTerminal, type StatusDocument } from '../../contracts/lifecycle/status.js';
 import { publishTerminalEvent } from '../../contracts/lifecycle/terminal-event.js';
 import { fail, lastSignOfLife, leaseLive } from '../../contracts/lifecycle/transitions.js';
+import { METRIC_NAMES } from '../../contracts/metrics.js';
 import type {
   EventPublisher,
   ObjectStore,
   StatusStore,
+  WorkerCensus,
   WorkerLauncher,
   WorkQueue,
 } from '../../contracts/ports.js';
 import { type ScaleDecision, scaleWorkers } from '../dispatch/scale-workers.js';
-import { countMetric, requestLogger } from '../observability.js';
+import { addMetric, countMetric, requestLogger } from '../observability.js';
 
 export interface ReconcileDeps {
   bucket: string;
@@ -45,6 +46,7 @@ export interface ReconcileDeps {
 }
 
 export interface ReconcileReport {
+  census: WorkerCensus;
   scaling: ScaleDecision;
   /** Status documents read (requests whose event already went out are skipped from the listing). */
   scanned: number;
@@ -92,7 +94,7 @@ async function failAndPublish(
     parameters: status.parameters,
   });
   await publishTerminalEvent(deps, event, { owner: RECONCILE_OWNER, leaseMs: deps.leaseMs });
-  countMetric(deps.metrics, 'RequestsFailed', { code: error.code });
+  countMetric(deps.metrics, METRIC_NAMES.requestsFailed, { code: error.code, requestId: status.request_id });
   return true;
 }
 
@@ -148,13 +150,13 @@ async function checkRequest(deps: ReconcileDeps, requestId: string): Promise<Fin
       requestLogger(deps.logger, requestId).error(
         'succeeded request without a readable result.json; its event cannot be built',
       );
-      countMetric(deps.metrics, 'ReconcileErrors');
+      countMetric(deps.metrics, METRIC_NAMES.reconcileErrors);
     }
     if (outcome !== 'published') return undefined;
     requestLogger(deps.logger, requestId).warn('published a terminal event that had not gone out', {
       state: status.state,
     });
-    countMetric(deps.metrics, 'EventsCompleted');
+    countMetric(deps.metrics, METRIC_NAMES.eventsCompleted);
     return 'event-completed';
   }
   if (status.state === 'running') {
@@ -186,8 +188,8 @@ async function unfinishedRequests(objects: ObjectStore): Promise<string[]> {
 export async function scanRequests(
   deps: ReconcileDeps,
   cursor: ScanCursor = {},
-): Promise<Omit<ReconcileReport, 'scaling'>> {
-  const report: Omit<ReconcileReport, 'scaling'> = {
+): Promise<Omit<ReconcileReport, 'scaling' | 'census'>> {
+  const report: Omit<ReconcileReport, 'scaling' | 'census'> = {
     scanned: 0,
     capped: false,
     heartbeatsLost: [],
@@ -208,7 +210,7 @@ export async function scanRequests(
     } catch (error) {
       // One request must not stop the scan; the next run looks at it again.
       requestLogger(deps.logger, requestId).error('reconcile could not check the request', { error });
-      countMetric(deps.metrics, 'ReconcileErrors');
+      countMetric(deps.metrics, METRIC_NAMES.reconcileErrors);
     }
   }
   if (batch.length < rest.length) {
@@ -218,20 +220,26 @@ export async function scanRequests(
       cap: deps.maxStatusesScanned,
       next_after: cursor.after,
     });
-    countMetric(deps.metrics, 'ReconcileScanCapped');
+    countMetric(deps.metrics, METRIC_NAMES.reconcileScanCapped);
   } else {
     cursor.after = undefined;
   }
   return report;
 }
 
-/** The scheduled run. */
+/**
+ * The scheduled run. Its worker gauges come first and every run, with or without work waiting: the
+ * WorkersStuckRunnable alarm reads them minute by minute.
+ */
 export async function reconcile(deps: ReconcileDeps, cursor?: ScanCursor): Promise<ReconcileReport> {
-  const scaling = await scaleWorkers(deps);
+  const census = await deps.launcher.census();
+  addMetric(deps.metrics, METRIC_NAMES.workersRunning, census.running);
+  addMetric(deps.metrics, METRIC_NAMES.workersRunnable, census.runnable);
+  const scaling = await scaleWorkers(deps, { live: census.live });
   if (scaling.launched > 0) {
     deps.logger.info('reconcile launched workers', { ...scaling });
-    deps.metrics.addMetric('WorkersLaunched', MetricUnit.Count, scaling.launched);
+    addMetric(deps.metrics, METRIC_NAMES.workersLaunched, scaling.launched);
   }
   const scan = await scanRequests(deps, cursor);
-  return { scaling, ...scan };
+  return { census, scaling, ...scan };
 }

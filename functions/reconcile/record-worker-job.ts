@@ -1,6 +1,7 @@
 /** Batch "Job State Change" events: a worker job that FAILED is logged with its reason and counted. */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { METRIC_NAMES } from '../../contracts/metrics.js';
 import { countMetric } from '../observability.js';
 import type { BatchJobStateChange } from './reconcile-events.js';
 
@@ -23,6 +24,6 @@ export function recordWorkerJobChange(deps: WorkerJobDeps, event: BatchJobStateC
     exit_code: lastAttempt?.container?.exitCode,
     container_reason: lastAttempt?.container?.reason,
   });
-  countMetric(deps.metrics, 'WorkerJobsFailed');
+  countMetric(deps.metrics, METRIC_NAMES.workerJobsFailed);
   return true;
 }

@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { EngineCrashedError } from '../../contracts/errors.js';
 import { type ProcessWatch, waitForReady, watchProcess } from './comfy/comfy-process.js';
 import { extraModelPathsYaml } from './extra-model-paths.js';
@@ -48,6 +49,30 @@ export interface ComfySupervisorOptions {
   waitUntilReady?: ReadinessProbe;
   env?: NodeJS.ProcessEnv;
   onEvent?: (event: SupervisorEvent) => void;
+  /**
+   * Each line ComfyUI writes (progress bars split at their carriage returns), so that the worker logs
+   * it as a structured line of its own. Without it ComfyUI writes straight to the worker's stdout.
+   */
+  onOutput?: (line: ComfyOutputLine) => void;
+}
+
+export interface ComfyOutputLine {
+  stream: 'stdout' | 'stderr';
+  text: string;
+}
+
+/** Calls `emit` with each non-blank line of `stream`; `\r` ends a line too (tqdm redraws with it). */
+function forwardLines(stream: Readable, emit: (text: string) => void): void {
+  let rest = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    const lines = (rest + chunk).split(/\r\n|\r|\n/);
+    rest = lines.pop() ?? '';
+    for (const line of lines) if (line.trim() !== '') emit(line);
+  });
+  stream.on('end', () => {
+    if (rest.trim() !== '') emit(rest);
+  });
 }
 
 export type SupervisorEvent =
@@ -167,8 +192,21 @@ export class ComfySupervisor {
         pathsFile,
         ...(options.extraArgs ?? []),
       ],
-      { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'inherit', 'inherit'] },
+      {
+        cwd: options.cwd,
+        env: options.env ?? process.env,
+        stdio: [
+          'ignore',
+          options.onOutput === undefined ? 'inherit' : 'pipe',
+          options.onOutput === undefined ? 'inherit' : 'pipe',
+        ],
+      },
     );
+    const { onOutput } = options;
+    if (onOutput !== undefined) {
+      if (child.stdout !== null) forwardLines(child.stdout, (text) => onOutput({ stream: 'stdout', text }));
+      if (child.stderr !== null) forwardLines(child.stderr, (text) => onOutput({ stream: 'stderr', text }));
+    }
     this.child = child;
     child.once('exit', (code, signal) => this.onExit(child, code, signal));
     const ready = options.waitUntilReady ?? comfyReadiness;

@@ -17,6 +17,7 @@ export function buildResult(input: {
   frameKeys: string[];
   videoBytes: number | undefined;
   timingsMs: Record<string, number>;
+  gpuSeconds: number;
   createdAt: Date;
 }): Result {
   const keys = requestKeys(input.work.request_id);
@@ -38,6 +39,7 @@ export function buildResult(input: {
     video: input.videoBytes === undefined ? null : { key: keys.video, bytes: input.videoBytes },
     parameters: parametersOf(input.work),
     timings_ms: input.timingsMs,
+    gpu_seconds: input.gpuSeconds,
     created_at: input.createdAt.toISOString(),
   });
 }

@@ -4,7 +4,6 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -12,6 +11,7 @@ import { CALL_TIMEOUTS } from '../../adapters/aws/call-timeouts.js';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store.js';
 import { SnsEventPublisher } from '../../adapters/aws/sns-event-publisher.js';
 import { SqsWorkQueue } from '../../adapters/aws/sqs-work-queue.js';
+import { EmfRequestMetrics } from '../../adapters/metrics/emf-request-metrics.js';
 import { isHeritageError } from '../../contracts/errors.js';
 import { ObjectStatusStore } from '../../contracts/lifecycle/status-store.js';
 import { loadWorkerConfig, type WorkerConfig } from './config.js';
@@ -22,6 +22,7 @@ import { describeError, type WorkerLog } from './log.js';
 import { type ManagedComfy, startManagedComfy } from './managed-comfy.js';
 import type { RunJobDeps } from './run-job.js';
 import { engineKind, selectEngine } from './select-engine.js';
+import { createWorkerLog } from './worker-logger.js';
 import { runWorkerLoop } from './worker-loop.js';
 
 /** SIGTERM to exit: Batch and spot give 30 s before SIGKILL; this leaves room to spare. */
@@ -32,14 +33,6 @@ const SQS_MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
 const HEARTBEAT_INTERVAL_MS = 30_000;
 /** The worker stops this long before its lease lapses, so clocks may differ by this much. */
 const LEASE_MARGIN_MS = 10_000;
-
-function workerLog(logger: Logger): WorkerLog {
-  return {
-    info: (message, extra = {}) => logger.info(message, extra),
-    warn: (message, extra = {}) => logger.warn(message, extra),
-    error: (message, extra = {}) => logger.error(message, extra),
-  };
-}
 
 function buildDeps(
   config: WorkerConfig,
@@ -67,6 +60,7 @@ function buildDeps(
     statuses: new ObjectStatusStore(store),
     engine,
     log,
+    metrics: new EmfRequestMetrics(),
     ffmpegPath,
     workerId: config.WORKER_ID ?? process.env.AWS_BATCH_JOB_ID ?? `${hostname()}-${process.pid}`,
     workDir: config.WORK_DIR,
@@ -83,9 +77,7 @@ function buildDeps(
 }
 
 async function main(): Promise<number> {
-  const log = workerLog(
-    new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'heritage-worker' }),
-  );
+  const log = createWorkerLog(process.env.POWERTOOLS_SERVICE_NAME ?? 'heritage-worker');
   const shutdown = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (shutdown.signal.aborted) return;

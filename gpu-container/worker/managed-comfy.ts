@@ -111,6 +111,8 @@ export async function startManagedComfy(
     workDir: comfyDir,
     onFile: (timing) => log.info('model ready', { ...timing }),
     onSupervisorEvent: (event) => log.info(`ComfyUI ${event.kind}`, { ...event }),
+    // ComfyUI's own lines become structured ones, with the request id while a request runs.
+    onComfyOutput: (line) => log.info('ComfyUI output', { stream: line.stream, text: line.text }),
     onPrefetched: (report) =>
       log.info('models prefetched into the page cache', { bytes: report.bytes, ms: Math.round(report.ms) }),
   });

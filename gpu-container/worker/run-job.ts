@@ -16,11 +16,13 @@ import type {
   EventPublisher,
   ObjectStore,
   ReceivedMessage,
+  RequestMetrics,
   StatusStore,
   WorkQueue,
 } from '../../contracts/ports.js';
 import { type Result, ResultSchema } from '../../contracts/result.js';
 import { type WorkMessage, WorkMessageSchema } from '../../contracts/work-message.js';
+import { gpuHeldSeconds } from './attempt-report.js';
 import { buildResult } from './completion.js';
 import { deliverOutputs } from './deliver-outputs.js';
 import type { EngineJob, FrameEngine } from './engine.js';
@@ -41,6 +43,8 @@ export interface RunJobDeps {
   statuses: StatusStore;
   engine: FrameEngine;
   log: WorkerLog;
+  /** One report per attempt that held the GPU. */
+  metrics: RequestMetrics;
   ffmpegPath: string;
   workerId: string;
   /** Parent of the per-request work dirs. */
@@ -126,6 +130,7 @@ export async function runJob(
   context: { provisionMs?: number } = {},
 ): Promise<JobOutcome> {
   const { store, queue, statuses, engine, log } = deps;
+  // The worker took the message just now: the GPU is this request's from here (gpuHeldSeconds).
   const startedAt = Date.now();
   const work = parseWork(message.body);
   // Left for the work DLQ (after the queue's receive limit), whose handler fails any request it names.
@@ -136,6 +141,8 @@ export async function runJob(
   }
   const requestId = work.request_id;
   const keys = requestKeys(requestId);
+  // Every line from here until the loop takes the next message names the request, the engine's too.
+  log.setRequestId(requestId);
 
   const token = randomUUID();
   const current = await statuses.read(requestId);
@@ -171,7 +178,7 @@ export async function runJob(
   if (committed !== undefined) {
     log.info('result.json exists; finishing without rendering again', { request_id: requestId });
     lease.dispose();
-    return finish(deps, message, work, committed, token);
+    return finish(deps, message, work, committed, token, undefined);
   }
 
   const timings: Record<string, number> = {
@@ -241,9 +248,13 @@ export async function runJob(
     });
     if (video !== undefined) timings.video_encode = video.encodeMs;
     timings.upload = Date.now() - t2;
-    timings.total = Date.now() - Date.parse(work.enqueued_at);
-    timings.worker = Date.now() - startedAt;
+    // Every frame is out: the outcome is decided, and what is left (result.json, status, event, the
+    // message) is bookkeeping of a few small calls. The worker's time on the request ends here.
+    const decidedAt = Date.now();
+    timings.total = decidedAt - Date.parse(work.enqueued_at);
+    timings.worker = decidedAt - startedAt;
     Object.assign(timings, output.timingsMs ?? {});
+    const gpuSeconds = gpuHeldSeconds(startedAt, decidedAt);
     result = buildResult({
       work,
       engine: engine.name,
@@ -251,6 +262,7 @@ export async function runJob(
       frameKeys,
       videoBytes: video?.bytes,
       timingsMs: timings,
+      gpuSeconds,
       createdAt: new Date(),
     });
     await withRetry(
@@ -267,6 +279,7 @@ export async function runJob(
       token,
       timings,
       startedAt,
+      provisionMs: context.provisionMs,
     });
   } finally {
     lease.dispose();
@@ -276,12 +289,13 @@ export async function runJob(
   }
   // result.json is committed: from here a failure must not mark the request failed; the message comes
   // back and the redelivery finishes through the result.json path above.
-  const outcome = await finish(deps, message, work, result, token);
+  const outcome = await finish(deps, message, work, result, token, context.provisionMs);
   if (outcome.kind === 'succeeded') {
     log.info('request succeeded', {
       request_id: requestId,
       engine: engine.name,
       timings_ms: result.timings_ms,
+      gpu_seconds: result.gpu_seconds,
     });
   }
   return outcome;

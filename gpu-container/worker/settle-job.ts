@@ -14,6 +14,7 @@ import { fail, requeue, succeed } from '../../contracts/lifecycle/transitions.js
 import type { ReceivedMessage } from '../../contracts/ports.js';
 import type { Result } from '../../contracts/result.js';
 import type { WorkMessage } from '../../contracts/work-message.js';
+import { gpuHeldSeconds, provisionOf, succeededReport } from './attempt-report.js';
 import { describeError } from './log.js';
 import { clock, type JobOutcome, outboxLease, type RunJobDeps } from './run-job.js';
 
@@ -33,7 +34,13 @@ function outbox(deps: RunJobDeps) {
   return { objects: deps.store, events: deps.events, now: () => clock(deps) };
 }
 
-function failed(deps: RunJobDeps, work: WorkMessage, error: ErrorInfo, timingsMs: Record<string, number>) {
+function failed(
+  deps: RunJobDeps,
+  work: WorkMessage,
+  error: ErrorInfo,
+  timingsMs: Record<string, number>,
+  gpuSeconds: number,
+) {
   return failureEvent({
     status: 'failed',
     requestId: work.request_id,
@@ -42,12 +49,15 @@ function failed(deps: RunJobDeps, work: WorkMessage, error: ErrorInfo, timingsMs
     manifest: work.manifest,
     engine: deps.engine.name,
     timingsMs,
+    gpuSeconds,
   });
 }
 
 /**
  * Status succeeded, then the event through the outbox, then the message goes. Only the attempt that
- * holds the request may: one that lost its lease meanwhile leaves both to the holder.
+ * holds the request may: one that lost its lease meanwhile leaves both to the holder. The attempt that
+ * moves the status reports the request's figures, before the event, so whoever sees the event finds
+ * them.
  */
 export async function finish(
   deps: RunJobDeps,
@@ -55,6 +65,7 @@ export async function finish(
   work: WorkMessage,
   result: Result,
   token: string,
+  provisionMs: number | undefined,
 ): Promise<JobOutcome> {
   const requestId = work.request_id;
   const moved = await deps.statuses.update(
@@ -62,11 +73,18 @@ export async function finish(
     succeed({ token, resultKey: requestKeys(requestId).result, now: clock(deps) }),
   );
   if (moved === undefined) {
+    deps.metrics.record({
+      requestId,
+      outcome: 'superseded',
+      gpuSeconds: result.gpu_seconds,
+      ...provisionOf(provisionMs),
+    });
     deps.log.warn('lost the request before marking it succeeded; leaving it to its holder', {
       request_id: requestId,
     });
     return { kind: 'lost', requestId };
   }
+  deps.metrics.record(succeededReport(result, provisionMs));
   const event = succeededEvent({
     bucket: work.bucket,
     result,
@@ -103,28 +121,37 @@ export async function redelivered(
   return { kind: 'duplicate', requestId };
 }
 
+export interface FailedRun {
+  shutdown: AbortSignal;
+  timeout: AbortSignal;
+  /** Aborts when this attempt's lease on the request lapsed. */
+  lease: AbortSignal;
+  token: string;
+  timings: Record<string, number>;
+  /** When the worker took the message (epoch ms). */
+  startedAt: number;
+  /** Set on the worker's first request: its model provisioning. */
+  provisionMs: number | undefined;
+}
+
 /**
- * A lost lease stops without a trace; shutdown releases; a retryable error requeues with a backoff;
- * anything else fails the request.
+ * A lost lease stops without a status write or event; shutdown releases; a retryable error requeues
+ * with a backoff; anything else fails the request. Each reports the GPU time the attempt held, a lost,
+ * released or retried one too: it was spent.
  */
 export async function settleFailure(
   deps: RunJobDeps,
   message: ReceivedMessage,
   work: WorkMessage,
   error: unknown,
-  run: {
-    shutdown: AbortSignal;
-    timeout: AbortSignal;
-    lease: AbortSignal;
-    token: string;
-    timings: Record<string, number>;
-    startedAt: number;
-  },
+  run: FailedRun,
 ): Promise<JobOutcome> {
   const { statuses, queue, log } = deps;
   const requestId = work.request_id;
   const { token } = run;
+  const held = { requestId, gpuSeconds: gpuHeldSeconds(run.startedAt), ...provisionOf(run.provisionMs) };
   if (run.lease.aborted && !run.shutdown.aborted) {
+    deps.metrics.record({ ...held, outcome: 'superseded' });
     // Someone else may hold the request now: no status write, no event, and the message stays.
     log.warn('stopped: this worker no longer holds the request', {
       request_id: requestId,
@@ -134,6 +161,7 @@ export async function settleFailure(
   }
   if (run.shutdown.aborted) {
     await statuses.update(requestId, requeue({ token, now: clock(deps) }));
+    deps.metrics.record({ ...held, outcome: 'released' });
     await queue.release(message.receiptHandle);
     log.info('released the request on shutdown', { request_id: requestId });
     return { kind: 'released', requestId };
@@ -147,6 +175,7 @@ export async function settleFailure(
   const info = toErrorInfo(cause);
   if (shouldRedeliver(cause)) {
     await statuses.update(requestId, requeue({ token, lastError: info, now: clock(deps) }));
+    deps.metrics.record({ ...held, outcome: 'retried', errorCode: info.code });
     const backoff = Math.min(MAX_BACKOFF_SECONDS, REDELIVERY_BACKOFF_SECONDS * message.receiveCount);
     await queue.extendVisibility(message.receiptHandle, backoff);
     log.warn('request failed; it will be retried', { request_id: requestId, error: describeError(cause) });
@@ -155,12 +184,14 @@ export async function settleFailure(
   log.error('request failed', { request_id: requestId, error: describeError(cause) });
   run.timings.total = Date.now() - Date.parse(work.enqueued_at);
   if ((await statuses.update(requestId, fail({ error: info, now: clock(deps), token }))) === undefined) {
+    deps.metrics.record({ ...held, outcome: 'superseded', errorCode: info.code });
     log.warn('lost the request before marking it failed; leaving it to its holder', {
       request_id: requestId,
     });
     return { kind: 'lost', requestId };
   }
-  await publishTerminalEvent(outbox(deps), failed(deps, work, info, run.timings), {
+  deps.metrics.record({ ...held, outcome: 'failed', errorCode: info.code });
+  await publishTerminalEvent(outbox(deps), failed(deps, work, info, run.timings, held.gpuSeconds), {
     owner: token,
     leaseMs: outboxLease(deps),
   });

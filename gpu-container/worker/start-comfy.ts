@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { ModelSource } from '../../contracts/model-source.js';
-import { ComfySupervisor, type SupervisorEvent } from './comfy-supervisor.js';
+import { type ComfyOutputLine, ComfySupervisor, type SupervisorEvent } from './comfy-supervisor.js';
 import { type PrefetchReport, prefetchModels } from './provision/prefetch-models.js';
 import {
   type FileTiming,
@@ -68,6 +68,7 @@ export interface StartComfyOptions {
   workDir: string;
   onFile?: (timing: FileTiming) => void;
   onSupervisorEvent?: (event: SupervisorEvent) => void;
+  onComfyOutput?: (line: ComfyOutputLine) => void;
   onPrefetched?: (report: PrefetchReport) => void;
 }
 
@@ -115,6 +116,7 @@ export async function startComfy(options: StartComfyOptions): Promise<StartedCom
     readyTimeoutMs: config.COMFYUI_READY_TIMEOUT_SECONDS * 1000,
     ...(config.COMFYUI_ATTENTION === 'sage' ? { extraArgs: ['--use-sage-attention'] } : {}),
     ...(options.onSupervisorEvent === undefined ? {} : { onEvent: options.onSupervisorEvent }),
+    ...(options.onComfyOutput === undefined ? {} : { onOutput: options.onComfyOutput }),
   });
   await supervisor.start();
   return { supervisor, provision, prefetch, startMs: performance.now() - started };

@@ -110,6 +110,8 @@ export async function runWorkerLoop(
       // Status or queue unreachable mid-request: the message returns after its visibility timeout.
       log.error('request could not be settled; its message will come back', { error: describeError(error) });
       if (shutdown.aborted) await queue.release(message.receiptHandle).catch(() => undefined);
+    } finally {
+      log.setRequestId(undefined);
     }
     handled += 1;
     idleSince = Date.now();

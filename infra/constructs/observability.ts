@@ -1,14 +1,19 @@
 /**
  * The dashboard an operator opens first and the alarms that page them: dead letters, workers stuck
- * RUNNABLE, a backlog that stopped draining, and the failure rate.
+ * RUNNABLE, a backlog that stopped draining, and the failure rate; the request stages, GPU-held time
+ * and its cost; and the saved query that tells one request's story.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRIC_NAMES, METRICS_NAMESPACE, METRICS_SERVICE } from '../../contracts/metrics.js';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '../../contracts/metrics.js';
+import { costWidgets, type GpuHourPrices } from './cost-widgets.js';
+import { heritageMetric } from './heritage-metric.js';
+import { RequestStory } from './request-story.js';
 
 /** Alarm when more than this share of finished requests failed in the window. */
 export const FAILURE_RATE_THRESHOLD_PERCENT = 20;
@@ -24,25 +29,16 @@ export interface ObservabilityProps {
   readonly workDeadLetterQueue: sqs.IQueue;
   readonly alarmTopic: sns.ITopic;
   readonly requestTimeout: Duration;
-}
-
-export function heritageMetric(
-  metricName: string,
-  statistic: string,
-  period: Duration = Duration.minutes(1),
-): cloudwatch.Metric {
-  return new cloudwatch.Metric({
-    namespace: METRICS_NAMESPACE,
-    metricName,
-    dimensionsMap: { service: METRICS_SERVICE },
-    statistic,
-    period,
-  });
+  /** What a GPU-hour costs, for the cost widgets. */
+  readonly gpuHourPrices: GpuHourPrices;
+  /** Every log group on a request's path (functions and workers), for the request-story query. */
+  readonly requestLogGroups: logs.ILogGroup[];
 }
 
 export class Observability extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
   readonly alarms: cloudwatch.Alarm[] = [];
+  readonly requestStory: RequestStory;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
@@ -72,14 +68,24 @@ export class Observability extends Construct {
       });
     }
 
-    const runnable = heritageMetric(METRIC_NAMES.workersRunnable, 'Minimum');
+    // Reconcile's gauges, every minute. Jobs waiting while others run are queued behind them; jobs
+    // waiting with none running for the whole window cannot get a GPU at all.
     alarm('WorkersStuckRunnable', {
       alarmDescription:
-        `Worker jobs have waited RUNNABLE for ${RUNNABLE_ALARM_MINUTES} minutes: no p5 capacity, a vCPU quota ` +
-        'below the compute environment, or a job larger than the instance. See the README troubleshooting.',
-      metric: runnable,
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        `Worker jobs have waited RUNNABLE for ${RUNNABLE_ALARM_MINUTES} minutes with no worker running: no p5 ` +
+        'capacity, a vCPU quota below the compute environment, or a job larger than the instance. See the ' +
+        'README troubleshooting.',
+      metric: new cloudwatch.MathExpression({
+        expression: 'IF(FILL(runnable, 0) > 0 AND FILL(running, 0) == 0, 1, 0)',
+        usingMetrics: {
+          runnable: heritageMetric(METRIC_NAMES.workersRunnable, 'Minimum'),
+          running: heritageMetric(METRIC_NAMES.workersRunning, 'Maximum'),
+        },
+        label: 'runnable with none running',
+        period: Duration.minutes(1),
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: RUNNABLE_ALARM_MINUTES,
       datapointsToAlarm: RUNNABLE_ALARM_MINUTES,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -164,14 +170,30 @@ export class Observability extends Construct {
         width: 8,
       }),
     );
+    const fiveMinutes = Duration.minutes(5);
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: 'GPU time per request (ms)',
+        title: 'Stages per request (ms, p50)',
+        left: (
+          [
+            [METRIC_NAMES.queueWaitMs, 'queue wait'],
+            [METRIC_NAMES.provisionMs, "provision (a worker's first request)"],
+            [METRIC_NAMES.inferenceMs, 'inference'],
+            [METRIC_NAMES.uploadMs, 'upload'],
+            [METRIC_NAMES.videoMs, 'video encode'],
+            [METRIC_NAMES.totalMs, 'total, enqueued to result'],
+          ] as const
+        ).map(([name, label]) => heritageMetric(name, 'p50', fiveMinutes).with({ label })),
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'GPU-held time per request (s)',
         left: [
-          heritageMetric(METRIC_NAMES.inferenceMs, 'p50', Duration.minutes(5)).with({ label: 'p50' }),
-          heritageMetric(METRIC_NAMES.inferenceMs, 'p90', Duration.minutes(5)).with({ label: 'p90' }),
-          heritageMetric(METRIC_NAMES.inferenceMs, 'Maximum', Duration.minutes(5)).with({ label: 'max' }),
+          heritageMetric(METRIC_NAMES.gpuSeconds, 'p50', fiveMinutes).with({ label: 'p50' }),
+          heritageMetric(METRIC_NAMES.gpuSeconds, 'p90', fiveMinutes).with({ label: 'p90' }),
+          heritageMetric(METRIC_NAMES.gpuSeconds, 'Maximum', fiveMinutes).with({ label: 'max' }),
         ],
+        right: [heritageMetric(METRIC_NAMES.frames, 'p50', fiveMinutes).with({ label: 'frames (p50)' })],
         width: 8,
       }),
       new cloudwatch.GraphWidget({
@@ -188,8 +210,20 @@ export class Observability extends Construct {
         ],
         width: 8,
       }),
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 8 }),
     );
+    this.dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Inference per request (ms)',
+        left: [
+          heritageMetric(METRIC_NAMES.inferenceMs, 'p50', fiveMinutes).with({ label: 'p50' }),
+          heritageMetric(METRIC_NAMES.inferenceMs, 'p90', fiveMinutes).with({ label: 'p90' }),
+          heritageMetric(METRIC_NAMES.inferenceMs, 'Maximum', fiveMinutes).with({ label: 'max' }),
+        ],
+        width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(...costWidgets(props.gpuHourPrices));
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Failed and rejected by error code',
@@ -205,5 +239,10 @@ export class Observability extends Construct {
         width: 24,
       }),
     );
+
+    this.requestStory = new RequestStory(this, 'RequestStory', {
+      queryName: `${props.dashboardName}/request-story`,
+      logGroups: props.requestLogGroups,
+    });
   }
 }

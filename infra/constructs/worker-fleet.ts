@@ -42,6 +42,8 @@ export class WorkerFleet extends Construct {
   /** The role the worker container runs as; the stack grants it the queue, buckets and topic. */
   readonly jobRole: iam.Role;
   readonly computeEnvironment: batch.ManagedEc2EcsComputeEnvironment;
+  /** Where the workers' stdout and stderr go: their JSON log lines and their EMF metrics. */
+  readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: WorkerFleetProps) {
     super(scope, id);
@@ -136,6 +138,7 @@ export class WorkerFleet extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     skipCheckov(logGroup, LOG_GROUP_KMS_SKIP);
+    this.logGroup = logGroup;
 
     const container = new batch.EcsEc2ContainerDefinition(this, 'Container', {
       image: ecs.ContainerImage.fromDockerImageAsset(image),

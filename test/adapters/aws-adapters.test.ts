@@ -88,6 +88,7 @@ describe('SnsEventPublisher', () => {
       result_key: null,
       parameters: null,
       timings_ms: null,
+      gpu_seconds: null,
       error: { code: 'MANIFEST_INVALID', message: 'bad', retryable: false },
     });
     const events = await listener.drain();

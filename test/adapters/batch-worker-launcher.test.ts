@@ -25,6 +25,32 @@ afterEach(() => {
   batch.mock.restore();
 });
 
+/** Live jobs over two RUNNING pages and SUBMITTED: 1 + an array of 5 (2 running, 1 runnable) + an array of 3. */
+function listSeveralPages(batch: BatchFake): void {
+  batch.mock.on(ListJobsCommand).callsFake((input: { jobStatus?: string; nextToken?: string }) => {
+    if (input.jobStatus === 'RUNNING' && input.nextToken === undefined) {
+      return { jobSummaryList: [{ jobId: 'a', jobName: 'heritage-worker-1-1' }], nextToken: 'page-2' };
+    }
+    if (input.jobStatus === 'RUNNING') {
+      return {
+        jobSummaryList: [
+          {
+            jobId: 'b',
+            jobName: 'heritage-worker-1-5',
+            arrayProperties: { size: 5, statusSummary: { RUNNING: 2, SUCCEEDED: 2, RUNNABLE: 1 } },
+          },
+          { jobId: 'c', jobName: 'something-else' },
+        ],
+      };
+    }
+    if (input.jobStatus === 'SUBMITTED')
+      return {
+        jobSummaryList: [{ jobId: 'd', jobName: 'heritage-worker-2-3', arrayProperties: { size: 3 } }],
+      };
+    return { jobSummaryList: [] };
+  });
+}
+
 describe('BatchWorkerLauncher', () => {
   it('submits one worker as a plain job with a deterministic name', async () => {
     // Act
@@ -59,28 +85,7 @@ describe('BatchWorkerLauncher', () => {
 
   it('counts live workers over every live status and page, an array job as its live children', async () => {
     // Prepare
-    batch.mock.on(ListJobsCommand).callsFake((input: { jobStatus?: string; nextToken?: string }) => {
-      if (input.jobStatus === 'RUNNING' && input.nextToken === undefined) {
-        return { jobSummaryList: [{ jobId: 'a', jobName: 'heritage-worker-1-1' }], nextToken: 'page-2' };
-      }
-      if (input.jobStatus === 'RUNNING') {
-        return {
-          jobSummaryList: [
-            {
-              jobId: 'b',
-              jobName: 'heritage-worker-1-5',
-              arrayProperties: { size: 5, statusSummary: { RUNNING: 2, SUCCEEDED: 2, RUNNABLE: 1 } },
-            },
-            { jobId: 'c', jobName: 'something-else' },
-          ],
-        };
-      }
-      if (input.jobStatus === 'SUBMITTED')
-        return {
-          jobSummaryList: [{ jobId: 'd', jobName: 'heritage-worker-2-3', arrayProperties: { size: 3 } }],
-        };
-      return { jobSummaryList: [] };
-    });
+    listSeveralPages(batch);
 
     // Act
     const live = await launcherFor(batch).liveWorkers();
@@ -95,6 +100,17 @@ describe('BatchWorkerLauncher', () => {
       { jobQueue: JOB_QUEUE, jobStatus: 'RUNNING' },
       { jobQueue: JOB_QUEUE, jobStatus: 'RUNNING', nextToken: 'page-2' },
     ]);
+  });
+
+  it('tells the workers waiting for capacity from those running, an array job by its children', async () => {
+    // Prepare
+    listSeveralPages(batch);
+
+    // Act
+    const census = await launcherFor(batch).census();
+
+    // Assess
+    expect(census).toEqual({ live: 7, runnable: 1, running: 1 + 2 });
   });
 
   it('backs off with full jitter when Batch answers 429, then submits once', async () => {

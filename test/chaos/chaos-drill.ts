@@ -10,9 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { type EmfRecord, readWorkerEmf } from '../../cli/local/emf-records.js';
 import { type LocalStack, startLocalStack } from '../../cli/local/local-stack.js';
 import { objectCreatedRecord } from '../../cli/local/s3-notification-bridge.js';
 import { type CompletionEvent, CompletionEventSchema } from '../../contracts/event.js';
+import { captureConsoleEmf } from '../support/emf-capture.js';
 import { type FaultProxy, type FaultRule, startFaultProxy } from '../support/fault-proxy.js';
 import { drainQueue } from '../support/queues.js';
 import { putManifest, putRequest } from '../support/requests.js';
@@ -42,10 +44,21 @@ export interface DrillReport {
   lost: number;
   duplicates: number;
   verdicts: RequestVerdict[];
+  /** Every EMF record the run wrote: the in-process functions' and every worker's, as CloudWatch would get them. */
+  metrics: EmfRecord[];
 }
 
 /** Small frames: the drill tests the pipeline's promises, not the engine. */
 export const DRILL_MANIFEST = { resolution: 480, frame_length: 17, interpolation: 1, video: false, seed: 7 };
+
+/**
+ * The drill's manifest for a request: a bad one where dispatch must reject it, and a video where no
+ * fault is aimed, so that the run passes through every stage the worker reports (VideoMs too).
+ */
+function manifestFor(fault: RequestFault): typeof DRILL_MANIFEST {
+  if (fault === 'bad-manifest') return { ...DRILL_MANIFEST, frame_length: 18 };
+  return fault === 'none' ? { ...DRILL_MANIFEST, video: true } : DRILL_MANIFEST;
+}
 
 /** Transient faults that any deployable may meet, spread over the run (the SDK retries through them). */
 const BACKGROUND_FAULTS: FaultRule[] = [
@@ -167,6 +180,7 @@ async function sabotage(ctx: SabotageContext, { requestId: id, fault }: PlannedR
     },
     'duplicate-x2': () => repeatNotification(ctx.stack, id, 1),
     'duplicate-x3': () => repeatNotification(ctx.stack, id, 2),
+    'bad-manifest': async () => {},
     'manifest-replaced': async () => {
       await waitForState(ctx, id, 'running');
       if (ctx.stop.aborted) throw new Error('request finished before it was seen running');
@@ -203,12 +217,15 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     maxReceiveCount: 3,
     reconcileIntervalSeconds: 2,
     workDir,
+    functionMetrics: true,
     interpose: async (endpoint) => {
       proxy = await startFaultProxy(endpoint);
       return proxy.endpoint;
     },
     onError: (source, error) => log(`background ${source}: ${(error as Error).message}`),
   });
+  // The functions' metrics, kept for the alarm checks (and out of the drill's own output).
+  const functionEmf = captureConsoleEmf();
   const faultProxy = proxy as unknown as FaultProxy;
   const stop = new AbortController();
   const events = new Map<string, CompletionEvent[]>();
@@ -235,7 +252,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     const sabotages: Promise<boolean>[] = [];
     for (const planned of plan) {
       armFault(faultProxy, planned);
-      await putRequest(stack.objects, planned.requestId, DRILL_MANIFEST);
+      await putRequest(stack.objects, planned.requestId, manifestFor(planned.fault));
       sabotages.push(sabotage(ctx, planned));
       log(`submitted ${planned.requestId}`);
     }
@@ -258,6 +275,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     });
     for (const [kind, count] of Object.entries(faultProxy.injected())) faults[`proxy ${kind}`] = count;
     const workerLogs = await readWorkerLogs(stack);
+    const metrics = [...functionEmf.records, ...(await readWorkerEmf(join(stack.workDir, 'workers')))];
     const verdicts: RequestVerdict[] = [];
     for (const planned of plan)
       verdicts.push(await verifyRequest(stack, planned, events.get(planned.requestId) ?? [], workerLogs));
@@ -270,8 +288,10 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       lost: verdicts.filter((v) => v.events === 0).length,
       duplicates: verdicts.reduce((sum, v) => sum + Math.max(0, v.events - 1), 0),
       verdicts,
+      metrics,
     };
   } finally {
+    functionEmf.stop();
     stop.abort();
     for (const call of faultProxy.held()) call.release();
     await stack.stop();

@@ -30,10 +30,12 @@ export const REQUEST_FAULTS = {
   'duplicate-x3': { expect: 'succeeded' },
   /** The client uploads the manifest again while its request runs. */
   'manifest-replaced': { expect: 'succeeded' },
+  /** The manifest asks for a frame_length that is not 4n+1: dispatch rejects it, no worker sees it. */
+  'bad-manifest': { expect: 'rejected', code: 'MANIFEST_INVALID' },
 } as const satisfies Record<
   string,
   {
-    expect: 'succeeded' | 'failed';
+    expect: 'succeeded' | 'failed' | 'rejected';
     code?: string;
     /** Workers that must have taken the request: proof that the fault hit a run in progress. */
     minAttempts?: number;

@@ -66,7 +66,18 @@ describe('heritage demo', () => {
       // Assess
       expect(run.stderr).not.toContain('heritage: ');
       expect(run.code).toBe(0);
-      const summary = JSON.parse(run.stdout) as { request_id: string; out: string; notice: string | null };
+      const summary = JSON.parse(run.stdout) as {
+        request_id: string;
+        out: string;
+        notice: string | null;
+        gpu_seconds: number;
+        worker_metrics: {
+          namespace: string;
+          name: string;
+          dimensions: Record<string, string>;
+          value: number;
+        }[];
+      };
       expect(summary.out).toBe(join(outRoot, summary.request_id));
       expect(summary.notice).toContain('NOT AI output');
 
@@ -94,6 +105,24 @@ describe('heritage demo', () => {
         parameters: { resolution: 480, frame_length: 65, interpolation: 2, seed: 42 },
       });
       expect(result.frames.keys).toHaveLength(129);
+
+      // What CloudWatch would read from the worker: the request's figures, as result.json has them.
+      const metric = (name: string) =>
+        summary.worker_metrics.filter((m) => m.name === name && m.namespace === 'Heritage');
+      expect(summary.gpu_seconds).toBe(result.gpu_seconds);
+      expect(metric('GpuSeconds')).toEqual([
+        {
+          namespace: 'Heritage',
+          name: 'GpuSeconds',
+          unit: 'Seconds',
+          dimensions: { service: 'heritage' },
+          value: result.gpu_seconds,
+        },
+      ]);
+      expect(metric('RequestsSucceeded').map((m) => m.value)).toEqual([1]);
+      expect(metric('Frames').map((m) => m.value)).toEqual([129]);
+      expect(metric('InferenceMs').map((m) => m.value)).toEqual([result.timings_ms.inference]);
+      expect(metric('VideoMs').map((m) => m.value)).toEqual([result.timings_ms.video_encode]);
     },
     DEMO_TIMEOUT_MS + 30_000,
   );

@@ -127,6 +127,26 @@ describe('reconcile', () => {
     expect(batch.submitted).toEqual([]);
   });
 
+  it('counts the worker jobs waiting for capacity and those running on every run, with no work waiting', async () => {
+    // Prepare
+    batch.addLiveJob({ jobId: 'w', jobName: 'heritage-worker-x-1', status: 'RUNNABLE' });
+    batch.addLiveJob({
+      jobId: 'r',
+      jobName: 'heritage-worker-y-3',
+      status: 'RUNNING',
+      arrayProperties: { size: 3, statusSummary: { RUNNING: 2, RUNNABLE: 1 } },
+    });
+
+    // Act
+    const outcome = await handleReconcileEvent(reconcileDeps(), scheduled());
+
+    // Assess
+    expect(outcome).toMatchObject({
+      kind: 'reconciled',
+      report: { census: { live: 4, runnable: 2, running: 2 }, scaling: { backlog: 0, launched: 0 } },
+    });
+  });
+
   it('fails a running request silent for longer than its timeout once, with HEARTBEAT_LOST', async () => {
     // Prepare
     await runningRequest('silent-1', TIMEOUT_MS + 1_000);

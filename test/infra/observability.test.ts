@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { METRIC_NAMES, METRICS_NAMESPACE, METRICS_SERVICE } from '../../contracts/metrics.js';
+import { REQUEST_STORY_QUERY } from '../../infra/constructs/request-story.js';
 import type { HeritageStack } from '../../infra/stack.js';
 import { buildHeritage, logicalId, resourcesOfType } from './support/heritage-app.js';
 
@@ -32,18 +34,36 @@ describe('alarms and dashboard', () => {
     },
   );
 
-  it('alarms when worker jobs stay RUNNABLE for 15 minutes in a row', () => {
+  it('alarms when worker jobs wait RUNNABLE with none running for 15 minutes in a row', () => {
     // Assess
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: METRICS_NAMESPACE,
-      MetricName: METRIC_NAMES.workersRunnable,
-      Dimensions: [{ Name: 'service', Value: METRICS_SERVICE }],
-      Statistic: 'Minimum',
-      Period: 60,
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'IF(FILL(runnable, 0) > 0 AND FILL(running, 0) == 0, 1, 0)' }),
+        Match.objectLike({
+          Id: 'runnable',
+          MetricStat: Match.objectLike({
+            Metric: {
+              Namespace: METRICS_NAMESPACE,
+              MetricName: METRIC_NAMES.workersRunnable,
+              Dimensions: [{ Name: 'service', Value: METRICS_SERVICE }],
+            },
+            Stat: 'Minimum',
+            Period: 60,
+          }),
+        }),
+        Match.objectLike({
+          Id: 'running',
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ MetricName: METRIC_NAMES.workersRunning }),
+            Stat: 'Maximum',
+          }),
+        }),
+      ]),
       EvaluationPeriods: 15,
       DatapointsToAlarm: 15,
-      Threshold: 0,
-      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
       AlarmActions: [alarmTopic()],
     });
   });
@@ -103,7 +123,7 @@ describe('alarms and dashboard', () => {
     });
   });
 
-  it('shows backlog, workers, outcomes, GPU time and DLQ depth on the dashboard', () => {
+  it('shows backlog, workers, outcomes, stages, GPU-held time, cost and DLQ depth on the dashboard', () => {
     // Act
     const [dashboard] = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Dashboard'));
     const body = JSON.stringify(dashboard?.Properties?.DashboardBody);
@@ -113,13 +133,48 @@ describe('alarms and dashboard', () => {
       'Backlog',
       'Workers',
       'Requests finished',
-      'GPU time per request',
+      'Stages per request',
+      'GPU-held time per request',
+      'GPU cost per request (USD)',
+      'GPU cost per day (USD)',
       'Dead-letter queue depth',
       'Failed and rejected by error code',
     ]) {
       expect(body).toContain(`\\"title\\":\\"${title}`);
     }
-    for (const metric of Object.values(METRIC_NAMES)) expect(body).toContain(metric);
+  });
+
+  it('saves a Logs Insights query that reads every log group on a request path, in time order', () => {
+    // Assess
+    const logGroups = [
+      stack.controlPlane.dispatch.logGroup,
+      stack.workers.logGroup,
+      stack.controlPlane.deadLetter.logGroup,
+      stack.controlPlane.reconcile.logGroup,
+    ].map((group) => ({ Ref: logicalId(group) }));
+    template.hasResourceProperties('AWS::Logs::QueryDefinition', {
+      QueryString: REQUEST_STORY_QUERY.toString(),
+      LogGroupNames: logGroups,
+    });
+    expect(REQUEST_STORY_QUERY.toString()).toMatch(/filter request_id = .*\n\| sort @timestamp asc/);
+  });
+});
+
+describe('cost on the dashboard', () => {
+  it.each([
+    [{}, 6.88, 2.75],
+    [{ gpuHourPriceUsd: '7.5', spotGpuHourPriceUsd: '3' }, 7.5, 3],
+  ])('turns GPU-held seconds into dollars at the configured prices (%o)', (context, onDemand, spot) => {
+    // Act
+    const { template } = buildHeritage(context);
+    const [dashboard] = Object.values(resourcesOfType(template, 'AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard?.Properties?.DashboardBody);
+
+    // Assess
+    for (const price of [onDemand, spot]) {
+      expect(body).toContain(`g * ${price} / 3600`);
+      expect(body).toContain(`$${price}/GPU-hour`);
+    }
   });
 });
 
@@ -131,5 +186,23 @@ describe('alarms without an e-mail', () => {
     // Assess
     template.resourceCountIs('AWS::SNS::Subscription', 0);
     template.hasOutput('AlarmTopicArn', { Value: Match.anyValue() });
+  });
+});
+
+describe('docs/observability.md', () => {
+  const doc = readFileSync(new URL('../../docs/observability.md', import.meta.url), 'utf8');
+
+  it('shows the request-story query exactly as the stack saves it', () => {
+    // Act
+    const shown = /<!-- query: request-story -->\s*```\n([\s\S]*?)\n```/.exec(doc)?.[1];
+
+    // Assess
+    expect(shown).toBe(REQUEST_STORY_QUERY.toString());
+  });
+
+  it('describes every metric the emitters may use', () => {
+    // Assess
+    const missing = Object.values(METRIC_NAMES).filter((name) => !doc.includes(`\`${name}\``));
+    expect(missing).toEqual([]);
   });
 });

@@ -4,7 +4,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ComfySupervisor, type ComfySupervisorOptions } from '../../gpu-container/worker/comfy-supervisor.js';
+import {
+  type ComfyOutputLine,
+  ComfySupervisor,
+  type ComfySupervisorOptions,
+} from '../../gpu-container/worker/comfy-supervisor.js';
 
 const FAKE_COMFY = join(import.meta.dirname, 'fake-comfy.mjs');
 
@@ -86,6 +90,34 @@ describe('ComfySupervisor', () => {
       'heritage:\n  base_path: "/nvme/models"\n  is_default: true\n  diffusion_models: "diffusion_models"\n  loras: "loras"\n  text_encoders: "text_encoders"\n  vae: "vae"\n',
     );
     expect(comfy.process?.pid).toBe(first?.pid);
+  });
+
+  it('hands each line ComfyUI writes to the worker, a progress bar split at its carriage returns', async () => {
+    // Prepare
+    const lines: ComfyOutputLine[] = [];
+    let expected: () => void = () => {};
+    const threeLines = new Promise<void>((resolve) => {
+      expected = resolve;
+    });
+    const comfy = await supervise({
+      onOutput: (line) => {
+        lines.push(line);
+        if (lines.length === 3) expected();
+      },
+    });
+
+    // Act
+    await comfy.start();
+    await threeLines;
+
+    // Assess
+    expect(lines.filter((line) => line.stream === 'stderr')).toEqual([
+      { stream: 'stderr', text: 'Total VRAM 81559 MB, total RAM 2063822 MB' },
+    ]);
+    expect(lines.filter((line) => line.stream === 'stdout')).toEqual([
+      { stream: 'stdout', text: ' 50%|#####     | 4/8' },
+      { stream: 'stdout', text: '100%|##########| 8/8' },
+    ]);
   });
 
   it('restarts ComfyUI when it dies between requests', async () => {

@@ -23,3 +23,6 @@ const server = createServer((req, res) => {
   }
 });
 server.listen(Number(flag('--port')), flag('--listen'));
+// Output as ComfyUI writes it: log lines on stderr, and a progress bar redrawn with carriage returns.
+process.stderr.write('Total VRAM 81559 MB, total RAM 2063822 MB\n');
+process.stdout.write(' 50%|#####     | 4/8\r100%|##########| 8/8\n');

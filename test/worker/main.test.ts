@@ -19,7 +19,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function startWorker(env: Record<string, string>): ChildProcess & { exited: Promise<number | null> } {
+function startWorker(
+  env: Record<string, string>,
+): ChildProcess & { exited: Promise<number | null>; output: () => string } {
   const child = spawn('node_modules/.bin/tsx', ['gpu-container/worker/main.ts'], {
     env: {
       PATH: process.env.PATH ?? '',
@@ -33,10 +35,14 @@ function startWorker(env: Record<string, string>): ChildProcess & { exited: Prom
       WORK_DIR: dir,
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'ignore'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return Object.assign(child, { exited });
+  // Both streams, as the container's log driver ships them.
+  const chunks: Buffer[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return Object.assign(child, { exited, output: () => Buffer.concat(chunks).toString('utf8') });
 }
 
 describe('worker process', () => {
@@ -55,6 +61,42 @@ describe('worker process', () => {
     const events = await listener.drain();
     expect(events.map((e) => [e.request_id, e.status, e.engine])).toEqual([
       ['proc-1', 'succeeded', 'preview'],
+    ]);
+  });
+
+  it('logs JSON lines only, names the request on every line of its run, and reports its metrics as EMF', async () => {
+    // Prepare
+    await seedRequest(aws, 'proc-logs');
+    const worker = startWorker({ IDLE_TIMEOUT_SECONDS: '0' });
+
+    // Act
+    await worker.exited;
+
+    // Assess
+    const lines = worker
+      .output()
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const metrics = lines.filter((line) => '_aws' in line);
+    const logs = lines.filter((line) => !('_aws' in line));
+    const first = logs.findIndex((line) => line.request_id === 'proc-logs');
+    const last = logs.findLastIndex((line) => line.request_id === 'proc-logs');
+    expect(logs.slice(first, last + 1).every((line) => line.request_id === 'proc-logs')).toBe(true);
+    expect(logs[last]?.message).toBe('request succeeded');
+    expect(logs.slice(last + 1).map((line) => line.message)).toEqual(['worker exiting']);
+    expect(metrics).toEqual([
+      expect.objectContaining({
+        request_id: 'proc-logs',
+        outcome: 'succeeded',
+        service: 'heritage',
+        RequestsSucceeded: 1,
+        Frames: 33,
+        GpuSeconds: expect.any(Number),
+        _aws: expect.objectContaining({
+          CloudWatchMetrics: [expect.objectContaining({ Namespace: 'Heritage', Dimensions: [['service']] })],
+        }),
+      }),
     ]);
   });
 

@@ -14,6 +14,7 @@ import { type Emulator, startEmulator } from '../support/emulator.js';
 import {
   failingEngine,
   jobDeps,
+  RecordedMetrics,
   RecordingObjectStore,
   readyFramesEngine,
   receiveOne,
@@ -53,14 +54,16 @@ describe('runJob with the preview engine', () => {
     const listener = aws.listen();
     const work = await seedRequest(aws, 'ok-1', { video: true, clientReference: 'ref-1' });
     const recording = new RecordingObjectStore(aws.objects);
+    const metrics = new RecordedMetrics();
     const deps = jobDeps(aws, new PreviewEngine(resolveFfmpegPath()), dir, {
       store: recording,
       statuses: new ObjectStatusStore(recording),
+      metrics,
     });
     const keys = requestKeys('ok-1');
 
-    // Act
-    const outcome = await runJob(await receiveOne(aws), deps, never);
+    // Act: the worker's first request, after 1.5 s of provisioning.
+    const outcome = await runJob(await receiveOne(aws), deps, never, { provisionMs: 1500 });
 
     // Assess
     expect(outcome.kind).toBe('succeeded');
@@ -95,8 +98,29 @@ describe('runJob with the preview engine', () => {
       frames: { count: 33, width: 96, height: 64, fps: 32, format: 'png' },
       video: { key: keys.video },
       parameters: { frame_length: 17, interpolation: 2, seed: 7 },
+      gpu_seconds: result.gpu_seconds,
     });
     expect(await aws.workQueue.backlog()).toEqual(before);
+    const timings = result.timings_ms;
+    expect(metrics.reports).toEqual([
+      {
+        requestId: 'ok-1',
+        outcome: 'succeeded',
+        gpuSeconds: result.gpu_seconds,
+        stagesMs: {
+          queued: timings.queued,
+          inference: timings.inference,
+          upload: timings.upload,
+          videoMs: timings.video_encode,
+          total: timings.total,
+        },
+        frames: 33,
+        provisionMs: 1500,
+      },
+    ]);
+    // Held from taking the message to the outcome: the worker's whole time on it, render and upload within.
+    expect(result.gpu_seconds).toBe((timings.worker ?? Number.NaN) / 1000);
+    expect(timings.worker).toBeGreaterThanOrEqual((timings.inference ?? 0) + (timings.upload ?? 0));
   });
 
   it('drops a redelivered message of a finished request without a second event', async () => {
@@ -179,7 +203,8 @@ describe('runJob when things go wrong', () => {
     await seedRequest(aws, 'upload-1');
     const keys = requestKeys('upload-1');
     const store = new RecordingObjectStore(aws.objects, (key) => key === keys.frame(5));
-    const deps = jobDeps(aws, new PreviewEngine(resolveFfmpegPath()), dir, { store });
+    const metrics = new RecordedMetrics();
+    const deps = jobDeps(aws, new PreviewEngine(resolveFfmpegPath()), dir, { store, metrics });
 
     // Act
     const outcome = await runJob(await receiveOne(aws), deps, never);
@@ -191,6 +216,15 @@ describe('runJob when things go wrong', () => {
     const events = await listener.drain();
     expect(events.map((e) => [e.status, e.error?.code])).toEqual([['failed', 'UPLOAD_FAILED']]);
     expect(await aws.workQueue.backlog()).toEqual(before);
+    expect(metrics.reports).toEqual([
+      {
+        requestId: 'upload-1',
+        outcome: 'failed',
+        errorCode: 'UPLOAD_FAILED',
+        gpuSeconds: events[0]?.gpu_seconds,
+      },
+    ]);
+    expect(events[0]?.gpu_seconds).toBeGreaterThan(0);
   });
 
   it('publishes the one event a crash between status and SNS cut short, once the crashed attempt’s claim lapsed', async () => {
@@ -244,6 +278,7 @@ describe('runJob when things go wrong', () => {
     const listener = aws.listen();
     await aws.workQueue.send(JSON.stringify(work));
     const calls = { count: 0 };
+    const metrics = new RecordedMetrics();
 
     // Act: while the dead attempt's lease is live the request is its own; once it lapsed, a new attempt finishes it.
     const copy = await receiveOne(aws);
@@ -252,14 +287,18 @@ describe('runJob when things go wrong', () => {
     const lapsed = () => new Date(Date.now() + first.leaseMs + 1_000);
     const outcome = await runJob(
       await receiveOne(aws),
-      jobDeps(aws, failingEngine(new Error('x'), calls), dir, { now: lapsed }),
+      jobDeps(aws, failingEngine(new Error('x'), calls), dir, { now: lapsed, metrics }),
       never,
     );
 
-    // Assess
+    // Assess: the figures are those of the run that rendered, which died before it could report them.
     expect(held.kind).toBe('held-elsewhere');
     expect(outcome.kind).toBe('succeeded');
     expect(calls.count).toBe(0);
+    const committed = ResultSchema.parse(await readJson(keys.result));
+    expect(metrics.reports).toMatchObject([
+      { requestId: 'resume-1', outcome: 'succeeded', gpuSeconds: committed.gpu_seconds, frames: 33 },
+    ]);
     expect((await aws.statuses.read('resume-1'))?.status.state).toBe('succeeded');
     const events = await listener.drain();
     expect(events.map((e) => [e.request_id, e.status, e.engine])).toEqual([
@@ -291,9 +330,10 @@ describe('runJob when things go wrong', () => {
     const listener = aws.listen();
     await seedRequest(aws, 'crash-1');
     const engine = failingEngine(new EngineCrashedError('ComfyUI exited with signal 9'));
+    const metrics = new RecordedMetrics();
 
     // Act
-    const outcome = await runJob(await receiveOne(aws), jobDeps(aws, engine, dir), never);
+    const outcome = await runJob(await receiveOne(aws), jobDeps(aws, engine, dir, { metrics }), never);
 
     // Assess
     expect(outcome.kind).toBe('requeued');
@@ -303,6 +343,15 @@ describe('runJob when things go wrong', () => {
     });
     expect(await listener.drain()).toEqual([]);
     expect(await aws.workQueue.backlog()).toEqual({ ...before, inFlight: before.inFlight + 1 });
+    // The attempt held the GPU although the request goes on: its time is reported, not a failure.
+    expect(metrics.reports).toEqual([
+      {
+        requestId: 'crash-1',
+        outcome: 'retried',
+        errorCode: 'ENGINE_CRASHED',
+        gpuSeconds: expect.any(Number),
+      },
+    ]);
   });
 
   describe('holding the request', () => {

@@ -6,10 +6,12 @@ import sharp from 'sharp';
 import { requestKeys } from '../../contracts/keys.js';
 import { ManifestSchema } from '../../contracts/manifest.js';
 import type {
+  AttemptReport,
   ObjectHead,
   ObjectStore,
   PutOptions,
   ReceivedMessage,
+  RequestMetrics,
   StoredObject,
 } from '../../contracts/ports.js';
 import { pinImage, type WorkMessage } from '../../contracts/work-message.js';
@@ -126,6 +128,7 @@ export function jobDeps(
     statuses: aws.statuses,
     engine,
     log: silentLog,
+    metrics: new RecordedMetrics(),
     ffmpegPath: resolveFfmpegPath(),
     workerId: 'test-worker',
     workDir: dir,
@@ -134,6 +137,15 @@ export function jobDeps(
     heartbeatIntervalMs: 10_000,
     ...overrides,
   };
+}
+
+/** The worker's metrics port kept in memory: the reports a run made, in order. */
+export class RecordedMetrics implements RequestMetrics {
+  readonly reports: AttemptReport[] = [];
+
+  record(report: AttemptReport): void {
+    this.reports.push(report);
+  }
 }
 
 /** An engine that fails the way a real one would. */
