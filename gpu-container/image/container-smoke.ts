@@ -29,6 +29,7 @@ import { CompletionEventSchema } from '../../contracts/event.js';
 import { requestKeys } from '../../contracts/keys.js';
 import { ModelManifestSchema } from '../../contracts/model-manifest.js';
 import { ResultSchema } from '../../contracts/result.js';
+import { comfyArgs, comfyDirectories } from '../worker/comfy-supervisor.js';
 import { extraModelPathsYaml } from '../worker/extra-model-paths.js';
 import { loadWorkflow } from '../worker/workflow/load-workflow.js';
 import { validateWorkflow } from '../worker/workflow/validate-workflow.js';
@@ -140,11 +141,9 @@ async function checkComfyUi(image: string, work: string): Promise<string> {
     ['-v', `${models}:${CONTAINER_MODELS}:ro`],
     ['-v', `${work}/extra_model_paths.yaml:/tmp/extra_model_paths.yaml:ro`],
   ].flat();
-  const comfyArgs = [
-    ['--cpu', '--listen', '127.0.0.1', '--port', String(port), '--disable-auto-launch'],
-    ['--extra-model-paths-config', '/tmp/extra_model_paths.yaml'],
-    ['--input-directory', '/tmp', '--output-directory', '/tmp', '--temp-directory', '/tmp'],
-  ].flat();
+  // As the worker starts it (comfy-supervisor.ts), its directories made first under the scratch path.
+  const directories = comfyDirectories('/tmp/comfy');
+  const args = comfyArgs({ port, directories, pathsFile: '/tmp/extra_model_paths.yaml' });
   await docker([
     'run',
     '-d',
@@ -154,9 +153,11 @@ async function checkComfyUi(image: string, work: string): Promise<string> {
     'host',
     ...mounts,
     image,
-    'python',
-    '/opt/comfyui/main.py',
-    ...comfyArgs,
+    'sh',
+    '-c',
+    `mkdir -p ${Object.values(directories).join(' ')} && exec python /opt/comfyui/main.py --cpu --disable-auto-launch "$@"`,
+    'comfyui',
+    ...args,
   ]);
   try {
     const objectInfo = await until('ComfyUI answering /object_info', 240_000, async () => {
@@ -169,7 +170,11 @@ async function checkComfyUi(image: string, work: string): Promise<string> {
     validateWorkflow(workflow, objectInfo as Parameters<typeof validateWorkflow>[1]);
     return `${Object.keys(objectInfo).length} node types; ${workflow.name} validates`;
   } catch (error) {
-    const logs = await docker(['logs', '--tail', '30', name]).catch(() => '');
+    // ComfyUI logs to stderr: both streams, as `docker logs` keeps them apart.
+    const logs = await exec('docker', ['logs', '--tail', '30', name], { maxBuffer: 16 << 20 }).then(
+      ({ stdout, stderr }) => `${stdout}${stderr}`.trim(),
+      () => '',
+    );
     throw new Error(`${(error as Error).message}\n${logs}`);
   } finally {
     await docker(['rm', '-f', name]).catch(() => undefined);

@@ -29,6 +29,48 @@ export const comfyReadiness: ReadinessProbe = async ({ url, child, timeoutMs }) 
   }
 };
 
+/**
+ * ComfyUI's own directories under the worker's: every one it writes. Its install (COMFYUI_DIR) is
+ * read-only to the worker's user in the image, and ComfyUI's defaults (user/, its SQLite database in
+ * user/, input/, output/, temp/) all lie inside it.
+ */
+export function comfyDirectories(workDir: string) {
+  return {
+    input: join(workDir, 'input'),
+    output: join(workDir, 'output'),
+    temp: join(workDir, 'temp'),
+    user: join(workDir, 'user'),
+  };
+}
+
+/** The flags ComfyUI runs with under the worker (the directories must exist: --user-directory checks). */
+export function comfyArgs(options: {
+  port: number;
+  directories: ReturnType<typeof comfyDirectories>;
+  pathsFile: string;
+}): string[] {
+  const { directories } = options;
+  return [
+    '--listen',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--disable-metadata',
+    '--input-directory',
+    directories.input,
+    '--output-directory',
+    directories.output,
+    '--temp-directory',
+    directories.temp,
+    '--user-directory',
+    directories.user,
+    '--database-url',
+    `sqlite:///${join(directories.user, 'comfyui.db')}`,
+    '--extra-model-paths-config',
+    options.pathsFile,
+  ];
+}
+
 export interface ComfySupervisorOptions {
   /** The interpreter, e.g. the python of ComfyUI's environment. */
   command: string;
@@ -165,11 +207,7 @@ export class ComfySupervisor {
   private async launch(attempt: number): Promise<void> {
     const { options } = this;
     const started = performance.now();
-    const directories = {
-      input: join(options.workDir, 'input'),
-      output: join(options.workDir, 'output'),
-      temp: join(options.workDir, 'temp'),
-    };
+    const directories = comfyDirectories(options.workDir);
     await Promise.all(Object.values(directories).map((path) => mkdir(path, { recursive: true })));
     const pathsFile = join(options.workDir, 'extra_model_paths.yaml');
     await writeFile(pathsFile, extraModelPathsYaml(options.modelCacheDir, options.modelFolders));
@@ -177,19 +215,7 @@ export class ComfySupervisor {
       options.command,
       [
         ...options.entry,
-        '--listen',
-        '127.0.0.1',
-        '--port',
-        String(options.port),
-        '--disable-metadata',
-        '--input-directory',
-        directories.input,
-        '--output-directory',
-        directories.output,
-        '--temp-directory',
-        directories.temp,
-        '--extra-model-paths-config',
-        pathsFile,
+        ...comfyArgs({ port: options.port, directories, pathsFile }),
         ...(options.extraArgs ?? []),
       ],
       {

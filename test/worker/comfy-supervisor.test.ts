@@ -69,7 +69,7 @@ describe('ComfySupervisor', () => {
     await exited;
   };
 
-  it('starts ComfyUI on loopback with its own directories, --disable-metadata and the model cache as model paths', async () => {
+  it('starts ComfyUI on loopback with its own directories (user and database too), --disable-metadata and the model cache as model paths', async () => {
     // Prepare
     const comfy = await supervise();
 
@@ -83,9 +83,13 @@ describe('ComfySupervisor', () => {
     expect(first?.args).toEqual([
       '--listen', '127.0.0.1', '--port', String(new URL(comfy.url).port), '--disable-metadata',
       '--input-directory', join(dir, 'input'), '--output-directory', join(dir, 'output'),
-      '--temp-directory', join(dir, 'temp'), '--extra-model-paths-config', join(dir, 'extra_model_paths.yaml'),
+      '--temp-directory', join(dir, 'temp'), '--user-directory', join(dir, 'user'),
+      '--database-url', `sqlite:///${join(dir, 'user', 'comfyui.db')}`,
+      '--extra-model-paths-config', join(dir, 'extra_model_paths.yaml'),
     ]);
-    expect((await stat(join(dir, 'temp'))).isDirectory()).toBe(true);
+    // ComfyUI's install is read-only to the worker in the image: every directory it writes is here.
+    for (const name of ['input', 'output', 'temp', 'user'])
+      expect((await stat(join(dir, name))).isDirectory()).toBe(true);
     expect(await readFile(join(dir, 'extra_model_paths.yaml'), 'utf8')).toBe(
       'heritage:\n  base_path: "/nvme/models"\n  is_default: true\n  diffusion_models: "diffusion_models"\n  loras: "loras"\n  text_encoders: "text_encoders"\n  vae: "vae"\n',
     );
