@@ -6,6 +6,10 @@ export const REQUEST_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /** Object names inside inbox/<id>/: no path separators, no dot-dot, no control characters. */
 export const IMAGE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+/** The rule REQUEST_ID_PATTERN checks, in words, for error messages. */
+export const REQUEST_ID_RULE =
+  'a request id is 1-64 characters of A-Z, a-z, 0-9, "_" or "-", starting with a letter or digit';
+
 export const RequestIdSchema = z
   .string()
   .regex(
@@ -47,11 +51,19 @@ export interface RequestKeys {
   status: string;
   /** The terminal-event outbox: the one completion event of the request and whether it went out. */
   event: string;
+  /** The outbox of the one `heritage.upload.rejected` event of an upload that never became the request. */
+  rejectedUpload(manifestEtag: string): string;
   outputsPrefix: string;
   framesPrefix: string;
   frame(index: number): string;
   video: string;
   result: string;
+}
+
+/** An ETag as a key segment: S3 quotes it in headers and not in events; multipart ETags end in -N. */
+function etagToken(etag: string): string {
+  const token = etag.replace(/[^A-Za-z0-9-]/g, '').slice(0, 64);
+  return token === '' ? 'unknown' : token;
 }
 
 export function requestKeys(requestId: string): RequestKeys {
@@ -64,6 +76,7 @@ export function requestKeys(requestId: string): RequestKeys {
     inlineInput: (name) => `requests/${id}/inputs/${ImageNameSchema.parse(name)}`,
     status: `requests/${id}/status.json`,
     event: `requests/${id}/event.json`,
+    rejectedUpload: (manifestEtag) => `requests/${id}/rejected-uploads/${etagToken(manifestEtag)}.json`,
     outputsPrefix: `outputs/${id}/`,
     framesPrefix,
     frame: (index) => `${framesPrefix}${frameFileName(index)}`,

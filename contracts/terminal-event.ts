@@ -45,10 +45,10 @@ async function readOutbox(objects: ObjectStore, key: string): Promise<{ doc: Eve
 async function claim(
   deps: TerminalEventDeps,
   event: CompletionEvent,
+  key: string,
   owner: string,
   leaseMs: number,
 ): Promise<{ doc: EventOutbox; etag: string } | 'already-published'> {
-  const key = requestKeys(event.request_id).event;
   const now = deps.now();
   const fresh: EventOutbox = { version: 1, owner, claimed_at: now.toISOString(), event };
   try {
@@ -86,18 +86,22 @@ async function claim(
   }
 }
 
-/** Publishes the request's terminal event unless it already went out. */
+/**
+ * Publishes the request's terminal event unless it already went out. `outbox` names another outbox
+ * for an event that is not the request's terminal one (an upload rejected, keys.ts `rejectedUpload`).
+ */
 export async function publishTerminalEvent(
   deps: TerminalEventDeps,
   event: CompletionEvent,
-  options: { owner: string; leaseMs?: number },
+  options: { owner: string; leaseMs?: number; outbox?: string },
 ): Promise<PublishOutcome> {
-  const claimed = await claim(deps, event, options.owner, options.leaseMs ?? DEFAULT_OUTBOX_LEASE_MS);
+  const key = options.outbox ?? requestKeys(event.request_id).event;
+  const claimed = await claim(deps, event, key, options.owner, options.leaseMs ?? DEFAULT_OUTBOX_LEASE_MS);
   if (claimed === 'already-published') return claimed;
   await deps.events.publish(claimed.doc.event);
   const published: EventOutbox = { ...claimed.doc, published_at: deps.now().toISOString() };
   try {
-    await deps.objects.put(requestKeys(event.request_id).event, JSON.stringify(published), {
+    await deps.objects.put(key, JSON.stringify(published), {
       contentType: 'application/json',
       ifMatch: claimed.etag,
     });

@@ -3,17 +3,17 @@
  * through the outbox. The status comes first, so a retry knows a rejection is under way.
  */
 import type { ErrorInfo, HeritageError } from '../../contracts/errors.js';
-import type { Manifest } from '../../contracts/manifest.js';
 import { type PublishOutcome, publishTerminalEvent } from '../../contracts/terminal-event.js';
 import { failureEvent } from '../failure-event.js';
 import { countMetric } from '../observability.js';
 import type { DispatchContext } from './dispatch-context.js';
+import type { ManifestForEvent } from './validate-request.js';
 
 export async function publishRejection(
   ctx: DispatchContext,
   error: ErrorInfo,
   clientReference: string | undefined,
-  manifest: Manifest | undefined,
+  read: ManifestForEvent,
 ): Promise<PublishOutcome> {
   const { deps, input, requestId, log } = ctx;
   const event = failureEvent({
@@ -22,7 +22,8 @@ export async function publishRejection(
     bucket: deps.bucket,
     error,
     clientReference,
-    manifest,
+    manifest: read.manifest,
+    echo: read.echo,
   });
   const outcome = await publishTerminalEvent(deps, event, { owner: input.deliveryId, leaseMs: deps.leaseMs });
   if (outcome === 'published') {
@@ -36,11 +37,13 @@ export async function publishRejection(
 export async function rejectRequest(
   ctx: DispatchContext,
   error: HeritageError,
-  manifest: Manifest | undefined,
+  read: ManifestForEvent,
 ): Promise<'rejected' | 'claimed-elsewhere'> {
   const { deps, input, requestId } = ctx;
   const now = deps.now().toISOString();
-  const clientReference = manifest?.client_reference;
+  const clientReference = read.manifest?.client_reference ?? read.echo?.client_reference;
+  // The ETag tells a later upload under this id from a duplicate delivery of this one (reject-upload.ts).
+  const manifestEtag = read.etag ?? input.etag;
   const created = await deps.statuses.create({
     version: 1,
     request_id: requestId,
@@ -50,8 +53,9 @@ export async function rejectRequest(
     claimed_by: input.deliveryId,
     error: error.toInfo(),
     ...(clientReference === undefined ? {} : { client_reference: clientReference }),
+    ...(manifestEtag === undefined ? {} : { manifest_etag: manifestEtag }),
   });
   if (!created) return 'claimed-elsewhere';
-  await publishRejection(ctx, error.toInfo(), clientReference, manifest);
+  await publishRejection(ctx, error.toInfo(), clientReference, read);
   return 'rejected';
 }
