@@ -2,10 +2,13 @@
  * A loopback HTTP gateway in front of the fauxqs emulator that adds S3 conditional writes
  * (PutObject If-None-Match: * and If-Match), which fauxqs accepts but ignores. Heritage's exactly-once
  * claim depends on them, so the local stack must honour them as S3 does (412 PreconditionFailed).
- * Everything else, SQS and SNS included, passes through unchanged.
+ * SQS requests in the query protocol, which the emulator does not serve, are translated to its JSON
+ * protocol and back (sqs-query-protocol.ts). Everything else passes through unchanged.
  */
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isSqsQueryRequest } from './sqs-query-protocol.js';
+import { relaySqsQuery } from './sqs-query-relay.js';
 
 export interface Gateway {
   endpoint: string;
@@ -95,14 +98,24 @@ export async function startConditionalWriteGateway(upstreamEndpoint: string, por
   }
 
   const server = createServer((req, res) => {
-    const work = isConditionalObjectPut(req) ? conditionalPut(req, res) : forward(upstream, req, res);
+    const work = isConditionalObjectPut(req)
+      ? conditionalPut(req, res)
+      : req.method === 'POST' && isSqsQueryRequest(req.headers)
+        ? relaySqsQuery(upstream, req, res)
+        : forward(upstream, req, res);
     work.catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(`gateway: ${(error as Error).message}`);
     });
   });
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const bound = (server.address() as AddressInfo).port;
   return {
     endpoint: `http://127.0.0.1:${bound}`,
