@@ -66,7 +66,11 @@ describe('heritage demo', () => {
       // Assess
       expect(run.stderr).not.toContain('heritage: ');
       expect(run.code).toBe(0);
-      const summary = JSON.parse(run.stdout) as { request_id: string; out: string; notice: string | null };
+      const summary = JSON.parse(run.stdout).result as {
+        request_id: string;
+        out: string;
+        notice: string | null;
+      };
       expect(summary.out).toBe(join(outRoot, summary.request_id));
       expect(summary.notice).toContain('NOT AI output');
 
