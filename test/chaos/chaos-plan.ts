@@ -28,8 +28,8 @@ export const REQUEST_FAULTS = {
   'duplicate-x2': { expect: 'succeeded' },
   /** The manifest notification arrives three times, concurrently. */
   'duplicate-x3': { expect: 'succeeded' },
-  /** The client uploads the manifest again while its request runs. */
-  'manifest-replaced': { expect: 'succeeded' },
+  /** The client uploads another manifest while its request runs: that upload is rejected on its own. */
+  'manifest-replaced': { expect: 'succeeded', reusedUploads: 1 },
 } as const satisfies Record<
   string,
   {
@@ -39,6 +39,8 @@ export const REQUEST_FAULTS = {
     minAttempts?: number;
     /** An error code the worker must have logged for the request (a retried failure has no event). */
     logged?: string;
+    /** Uploads under the request's id that must each get one REQUEST_ID_REUSED event (default none). */
+    reusedUploads?: number;
   }
 >;
 
