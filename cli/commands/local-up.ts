@@ -93,10 +93,12 @@ export async function localUp(args: string[]): Promise<void> {
       `  export ${Object.entries(env)
         .map(([k, v]) => `${k}=${v}`)
         .join(' ')}`,
-      `  aws s3 cp start.png s3://${aws.bucket}/inbox/my-first/start.png`,
-      `  aws s3 cp end.png s3://${aws.bucket}/inbox/my-first/end.png`,
-      `  aws s3 cp manifest.json s3://${aws.bucket}/inbox/my-first/manifest.json`,
-      '  heritage wait my-first --out out',
+      ...['start.png', 'end.png', 'manifest.json'].map(
+        (name) =>
+          `  aws --endpoint-url "$AWS_ENDPOINT_URL" s3 cp docs/walkthrough/${name} s3://${aws.bucket}/inbox/my-first/${name}`,
+      ),
+      '  npx heritage wait my-first --out out',
+      '(the README walkthrough has the rest: subscribing to the events, heritage submit)',
       '',
       'Ctrl-C stops it.',
     ],
