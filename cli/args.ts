@@ -1,5 +1,6 @@
 /** Command-line parsing on node:util parseArgs, with the flags every command shares. */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { closestName } from '../contracts/suggest.js';
 import { UsageError } from './exit-codes.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -26,6 +27,26 @@ export interface TargetFlags {
   region?: string | undefined;
 }
 
+/** parseArgs' own error, said the way the rest of the CLI speaks, with "did you mean" for a typo. */
+function usageErrorOf(command: string, error: Error & { code?: string }, options: Options): UsageError {
+  const hint = { hint: `Run heritage ${command} --help for its options.` };
+  const unknown = /^Unknown option '(-{1,2}[^']+)'/.exec(error.message)?.[1];
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown !== undefined) {
+    const known = Object.keys(options);
+    const guess = closestName(unknown.replace(/^-+/, ''), known);
+    const suggestion = guess === undefined ? '' : ` (did you mean --${guess}?)`;
+    return new UsageError(`${command}: unknown option ${unknown}${suggestion}`, hint);
+  }
+  // "Option '--frames <value>' argument missing", or "... argument is ambiguous" when a flag follows.
+  const valueless = /^Option '[^']*?(--[\w-]+)[^']*' argument (missing|is ambiguous)/.exec(
+    error.message,
+  )?.[1];
+  if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && valueless !== undefined) {
+    return new UsageError(`${command}: ${valueless} needs a value`, hint);
+  }
+  return new UsageError(`${command}: ${error.message}`, hint);
+}
+
 /** parseArgs in strict mode, with its errors turned into usage errors that name the command. */
 export function parseCommand<T extends Options>(
   command: string,
@@ -39,7 +60,7 @@ export function parseCommand<T extends Options>(
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(`${command}: ${(error as Error).message}`);
+    throw usageErrorOf(command, error as Error & { code?: string }, options);
   }
   const count = parsed.positionals.length;
   if (
@@ -48,6 +69,7 @@ export function parseCommand<T extends Options>(
   ) {
     throw new UsageError(
       `${command}: expected ${positionals.names}, got ${count === 0 ? 'nothing' : parsed.positionals.map((p) => JSON.stringify(p)).join(' ')}`,
+      { hint: `Run heritage ${command} --help for its usage.` },
     );
   }
   return parsed;

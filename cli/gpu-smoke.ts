@@ -8,10 +8,11 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { computeGeometry } from '../contracts/geometry.js';
 import { RESOLUTIONS } from '../contracts/manifest.js';
+import { COMMON_OPTIONS, parseCommand } from './args.js';
+import { UsageError } from './exit-codes.js';
 
 /** The reference request's start image; other resolutions scale it as requests do. */
 const REFERENCE_IMAGE = { width: 832, height: 480 };
@@ -49,19 +50,31 @@ async function waitForComfy(url: string, timeoutMs: number): Promise<void> {
   throw new Error(`ComfyUI did not answer at ${url} within ${timeoutMs / 1000} s`);
 }
 
+export const GPU_SMOKE_USAGE = `heritage gpu-smoke [--synthetic] [--runs N] [--resolution 480|640|720|1080] [--prompt FILE]
+  inside the GPU image: runs the reference request on this GPU and prints per-node times, ComfyUI
+  execution time and peak GPU memory (COMFYUI_DIR and MODEL_CACHE_DIR must be set; COMFYUI_URL uses a
+  running ComfyUI). --synthetic first writes random-valued model files: the frames are noise.`;
+
 export async function gpuSmoke(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+  const { values } = parseCommand(
+    'gpu-smoke',
+    argv,
+    {
+      help: COMMON_OPTIONS.help,
       synthetic: { type: 'boolean', default: false },
       runs: { type: 'string', default: '2' },
       resolution: { type: 'string', default: '480' },
       prompt: { type: 'string' },
     },
-  });
+    { min: 0, max: 0, names: 'no arguments' },
+  );
+  if (values.help === true) {
+    process.stdout.write(`${GPU_SMOKE_USAGE}\n`);
+    return;
+  }
   const resolution = Number(values.resolution);
   if (!(RESOLUTIONS as readonly number[]).includes(resolution)) {
-    throw new Error(`--resolution must be one of ${RESOLUTIONS.join(', ')}`);
+    throw new UsageError(`--resolution must be one of ${RESOLUTIONS.join(', ')}`);
   }
   const size = computeGeometry(REFERENCE_IMAGE, { resolution, frame_length: 65, interpolation: 2 });
   const env = SmokeEnvSchema.parse(process.env);

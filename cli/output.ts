@@ -1,24 +1,48 @@
 /**
  * What a command prints. Human mode writes lines to stdout. With --json, stdout carries exactly one JSON
- * document (the result, or the error) and every human line goes to stderr, so scripts can pipe stdout.
+ * document, the same envelope for every command, success or failure, and every human line goes to
+ * stderr, so scripts can pipe stdout (README "The `heritage` command").
  */
+import type { ErrorInfo } from '../contracts/errors.js';
+
+/** The one --json document: `result` is the command's own (null when it has none), `error` null on success. */
+export interface Envelope {
+  ok: boolean;
+  exit_code: number;
+  command: string | null;
+  result: unknown;
+  error: ErrorInfo | { code: null; message: string } | null;
+}
+
+export function writeEnvelope(envelope: Envelope): void {
+  process.stdout.write(`${JSON.stringify(envelope, null, 2)}\n`);
+}
+
 export interface Output {
   readonly json: boolean;
   /** A line for people. */
   line(text: string): void;
-  /** The command's result: `human` lines in human mode, `value` as one JSON document with --json. */
+  /** The command's result: `human` lines in human mode, `value` in the envelope with --json. */
   result(value: unknown, human: string[]): void;
+  /** The command's --help text. */
+  help(usage: string): void;
 }
 
-export function createOutput(json: boolean): Output {
+export function createOutput(json: boolean, command: string): Output {
+  const envelope = (result: unknown) =>
+    writeEnvelope({ ok: true, exit_code: 0, command, result, error: null });
   return {
     json,
     line(text) {
       (json ? process.stderr : process.stdout).write(`${text}\n`);
     },
     result(value, human) {
-      if (json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+      if (json) envelope(value);
       else for (const text of human) process.stdout.write(`${text}\n`);
+    },
+    help(usage) {
+      if (json) envelope({ usage });
+      else process.stdout.write(`${usage}\n`);
     },
   };
 }

@@ -10,13 +10,15 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store.js';
 import { ObjectStatusStore } from '../contracts/lifecycle/status-store.js';
-import { DEFAULT_STACK_NAME, StackOutputsSchema } from '../contracts/stack-outputs.js';
+import {
+  DEFAULT_STACK_NAME,
+  type StackOutputKey,
+  type StackOutputs,
+  StackOutputsSchema,
+} from '../contracts/stack-outputs.js';
 import type { TargetFlags } from './args.js';
 import { localAwsClients } from './local/aws-clients.js';
 import { LOCAL_NAMES, LOCAL_REGION } from './local/local-aws.js';
-
-/** The outputs the CLI needs; infra/stack.ts writes them all. */
-const CliStackOutputsSchema = StackOutputsSchema.pick({ RequestBucketName: true, CompletionsTopicArn: true });
 
 export interface Target {
   mode: 'local' | 'cloud';
@@ -36,25 +38,31 @@ export class StackLookupError extends Error {
   override readonly name = 'StackLookupError';
 }
 
-async function readStackOutputs(stackName: string, region: string | undefined) {
+/** Reads outputs of a deployed stack; infra/stack.ts writes them all (contracts/stack-outputs.ts). */
+export async function readStackOutputs<K extends StackOutputKey>(
+  stackName: string,
+  region: string | undefined,
+  keys: readonly K[],
+): Promise<Pick<StackOutputs, K>> {
   const cloudFormation = new CloudFormationClient(region === undefined ? {} : { region });
   try {
     const out = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
     const outputs = Object.fromEntries(
       (out.Stacks?.[0]?.Outputs ?? []).map((output) => [output.OutputKey ?? '', output.OutputValue ?? '']),
     );
-    const parsed = CliStackOutputsSchema.safeParse(outputs);
-    if (!parsed.success) {
+    const parsed: Partial<StackOutputs> = StackOutputsSchema.partial().parse(outputs);
+    const missing = keys.filter((key) => parsed[key] === undefined);
+    if (missing.length > 0) {
       throw new StackLookupError(
-        `stack ${stackName} lacks the outputs RequestBucketName and CompletionsTopicArn; is it a Heritage stack?`,
+        `stack ${stackName} lacks the outputs ${missing.join(' and ')}; is it a Heritage stack, deployed from this version?`,
       );
     }
-    return parsed.data;
+    return parsed as Pick<StackOutputs, K>;
   } catch (error) {
     if (error instanceof StackLookupError) throw error;
     throw new StackLookupError(
       `could not read the outputs of stack ${stackName}: ${(error as Error).message}. ` +
-        'Pass --stack NAME, or --bucket (and --topic-arn), or set REQUEST_BUCKET.',
+        'Check AWS_REGION and the credentials, or pass --stack NAME, or --bucket to skip the lookup.',
       { cause: error },
     );
   } finally {
@@ -89,7 +97,10 @@ export async function resolveTarget(
   let bucket = flags.bucket ?? env.REQUEST_BUCKET;
   let topicArn = flags['topic-arn'] ?? env.COMPLETIONS_TOPIC_ARN;
   if (bucket === undefined) {
-    const outputs = await readStackOutputs(flags.stack ?? env.HERITAGE_STACK ?? DEFAULT_STACK_NAME, region);
+    const outputs = await readStackOutputs(flags.stack ?? env.HERITAGE_STACK ?? DEFAULT_STACK_NAME, region, [
+      'RequestBucketName',
+      'CompletionsTopicArn',
+    ]);
     bucket = outputs.RequestBucketName;
     topicArn ??= outputs.CompletionsTopicArn;
   }

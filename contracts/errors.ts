@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   'MANIFEST_TOO_LARGE',
   'MANIFEST_MISSING',
   'REQUEST_ID_INVALID',
+  'REQUEST_ID_REUSED',
   'IMAGE_MISSING',
   'IMAGE_EMPTY',
   'IMAGE_TOO_LARGE',
@@ -109,6 +110,10 @@ export class ManifestMissingError extends InputError {
 }
 export class RequestIdInvalidError extends InputError {
   readonly code = 'REQUEST_ID_INVALID';
+}
+/** A manifest uploaded under an id that already has a request: ids are single-use. */
+export class RequestIdReusedError extends InputError {
+  readonly code = 'REQUEST_ID_REUSED';
 }
 export class ImageMissingError extends InputError {
   readonly code = 'IMAGE_MISSING';
@@ -260,6 +265,7 @@ const ERROR_CLASSES = {
   MANIFEST_TOO_LARGE: ManifestTooLargeError,
   MANIFEST_MISSING: ManifestMissingError,
   REQUEST_ID_INVALID: RequestIdInvalidError,
+  REQUEST_ID_REUSED: RequestIdReusedError,
   IMAGE_MISSING: ImageMissingError,
   IMAGE_EMPTY: ImageEmptyError,
   IMAGE_TOO_LARGE: ImageTooLargeError,

@@ -1,4 +1,7 @@
-/** The completion event on the SNS topic: exactly one per accepted request. */
+/**
+ * The events on the completions topic: exactly one terminal event per request, plus one
+ * `heritage.upload.rejected` event per upload that could not become a request (docs/architecture.md).
+ */
 import { z } from 'zod';
 import { ErrorInfoSchema } from './errors.js';
 import { TERMINAL_STATES, type TerminalState } from './lifecycle/states.js';
@@ -13,6 +16,17 @@ export const EventParametersSchema = z.object({
   seed: z.number().int().describe('The resolved seed (never 0).'),
   interpolation: z.number().int(),
 });
+export type EventParameters = z.infer<typeof EventParametersSchema>;
+
+/** What a rejected event echoes: each parameter the manifest gave as an integer (or its default). */
+export const EchoedParametersSchema = EventParametersSchema.partial().describe(
+  'All five in succeeded and failed events. A rejected event has each one the manifest gave as an ' +
+    'integer, valid or not, or its default when the manifest left it out; seed 0 means "random".',
+);
+export type EchoedParameters = z.infer<typeof EchoedParametersSchema>;
+
+/** The one event type that is not a request's terminal event: an upload that never became a request. */
+export const UPLOAD_REJECTED_TYPE = 'heritage.upload.rejected';
 
 /** The wall time a worker held its GPU for a request; defined once for the event and result.json. */
 export const GpuSecondsSchema = z
@@ -47,7 +61,18 @@ export type StageTimings = z.infer<typeof StageTimingsSchema>;
 
 export const CompletionEventSchema = z
   .object({
-    type: z.enum(['heritage.request.succeeded', 'heritage.request.failed', 'heritage.request.rejected']),
+    type: z
+      .enum([
+        'heritage.request.succeeded',
+        'heritage.request.failed',
+        'heritage.request.rejected',
+        UPLOAD_REJECTED_TYPE,
+      ])
+      .describe(
+        `${UPLOAD_REJECTED_TYPE} (status "rejected") is about one upload that never became a request, such ` +
+          'as a manifest uploaded under an id that was already used (REQUEST_ID_REUSED); it is never a ' +
+          "request's terminal event.",
+      ),
     version: z.literal(EVENT_VERSION),
     request_id: z.string(),
     client_reference: z.string().nullable().describe('Echo of the manifest client_reference, or null.'),
@@ -60,7 +85,9 @@ export const CompletionEventSchema = z
     frames: FramesSchema.nullable(),
     video: z.object({ key: z.string() }).nullable(),
     result_key: z.string().nullable(),
-    parameters: EventParametersSchema.nullable().describe('Null only when the manifest could not be parsed.'),
+    parameters: EchoedParametersSchema.nullable().describe(
+      'Null only when the manifest could not be read as a JSON object.',
+    ),
     timings_ms: StageTimingsSchema.nullable(),
     gpu_seconds: GpuSecondsSchema.nullable().describe(
       'GPU-held seconds of the attempt that ended the request (see result.json); null when no worker ' +
@@ -68,7 +95,7 @@ export const CompletionEventSchema = z
     ),
     error: ErrorInfoSchema.nullable(),
   })
-  .describe('Heritage completion event, published once per request on the completions topic.');
+  .describe('Heritage completion event: one per request, or one per upload that never became a request.');
 
 export type CompletionEvent = z.infer<typeof CompletionEventSchema>;
 

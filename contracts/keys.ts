@@ -19,6 +19,10 @@ export const REQUEST_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export const IMAGE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const RASTER_EXTENSION = /\.(png|jpe?g|webp)$/i;
 
+/** The rule REQUEST_ID_PATTERN checks, in words, for error messages. */
+export const REQUEST_ID_RULE =
+  'a request id is 1-64 characters of A-Z, a-z, 0-9, "_" or "-", starting with a letter or digit';
+
 export const RequestIdSchema = z
   .string()
   .regex(
@@ -66,11 +70,28 @@ export interface RequestKeys {
   event: string;
   /** Created once SNS has taken the event: its presence alone says the event went out. */
   eventPublished: string;
+  /**
+   * The outbox of the one `heritage.upload.rejected` event of an upload that never became the request,
+   * under requests/<id>/rejected-uploads/, one per manifest ETag.
+   */
+  rejectedUpload(manifestEtag: string): OutboxKeys;
   outputsPrefix: string;
   framesPrefix: string;
   frame(index: number): string;
   video: string;
   result: string;
+}
+
+/** An outbox: the claimed event, and the marker created once SNS took it (lifecycle/terminal-event.ts). */
+export interface OutboxKeys {
+  event: string;
+  published: string;
+}
+
+/** An ETag as a key segment: S3 quotes it in headers and not in events; multipart ETags end in -N. */
+function etagToken(etag: string): string {
+  const token = etag.replace(/[^A-Za-z0-9-]/g, '').slice(0, 64);
+  return token === '' ? 'unknown' : token;
 }
 
 export function requestKeys(requestId: string): RequestKeys {
@@ -87,6 +108,10 @@ export function requestKeys(requestId: string): RequestKeys {
     status: `${requests}${STATUS_NAME}`,
     event: `${requests}event.json`,
     eventPublished: `${requests}${EVENT_PUBLISHED_NAME}`,
+    rejectedUpload: (manifestEtag) => {
+      const base = `${requests}rejected-uploads/${etagToken(manifestEtag)}`;
+      return { event: `${base}.json`, published: `${base}.published` };
+    },
     outputsPrefix: outputs,
     framesPrefix,
     frame: (index) => `${framesPrefix}${frameFileName(index)}`,

@@ -26,6 +26,11 @@ export const METRIC_NAMES = {
   requestsFailed: 'RequestsFailed',
   /** Count: a request reached `rejected` (dispatch, dead-letter); also by `code`. */
   requestsRejected: 'RequestsRejected',
+  /**
+   * Count: an upload that never became a request, such as a manifest over a used id (dispatch,
+   * dead-letter); also by `code`.
+   */
+  uploadsRejected: 'UploadsRejected',
   /** Count: a manifest was accepted and its work message sent (dispatch). */
   requestsAccepted: 'RequestsAccepted',
   /** Milliseconds from the work message being sent to a worker taking it (worker, succeeded requests). */

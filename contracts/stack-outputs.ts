@@ -2,6 +2,8 @@
 import { z } from 'zod';
 
 export const DEFAULT_STACK_NAME = 'Heritage';
+/** Where the model mirror lives in the model bucket unless the `modelPrefix` context says otherwise. */
+export const DEFAULT_MODEL_PREFIX = 'models/';
 
 export const StackOutputsSchema = z.object({
   RequestBucketName: z.string().describe('Bucket for inbox/, requests/ and outputs/.'),

@@ -1,4 +1,4 @@
-/** "Did you mean" hints for unknown keys: the known key with the smallest edit distance. */
+/** "Did you mean" hints for unknown keys, commands and flags: the known one with the smallest edit distance. */
 
 function editDistance(a: string, b: string): number {
   const previous = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -15,15 +15,19 @@ function editDistance(a: string, b: string): number {
   return previous[b.length] ?? 0;
 }
 
-/** The closest known key, when it is close enough to be a likely typo. */
-export function closestKey(unknown: string, known: readonly string[]): string | undefined {
-  const needle = unknown.toLowerCase().replaceAll('-', '_');
+/** The closest known name, when it is close enough to be a likely typo (a command, a flag). */
+export function closestName(unknown: string, known: readonly string[]): string | undefined {
   let best: { key: string; distance: number } | undefined;
   for (const key of known) {
-    const distance = editDistance(needle, key);
+    const distance = editDistance(unknown, key);
     if (best === undefined || distance < best.distance) best = { key, distance };
   }
   if (best === undefined) return undefined;
   const limit = Math.max(2, Math.floor(best.key.length / 3));
   return best.distance <= limit ? best.key : undefined;
+}
+
+/** The closest known manifest key (snake_case), when it is close enough to be a likely typo. */
+export function closestKey(unknown: string, known: readonly string[]): string | undefined {
+  return closestName(unknown.toLowerCase().replaceAll('-', '_'), known);
 }

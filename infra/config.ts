@@ -3,7 +3,7 @@
  * and is parsed here once, at synth time, so a bad value stops the synth with the key's name.
  */
 import { z } from 'zod';
-import { DEFAULT_STACK_NAME } from '../contracts/stack-outputs.js';
+import { DEFAULT_MODEL_PREFIX, DEFAULT_STACK_NAME } from '../contracts/stack-outputs.js';
 import { GPU_INSTANCE_TYPE_NAMES } from './instance-types.js';
 
 /** The log retention periods CloudWatch Logs accepts. */
@@ -85,7 +85,7 @@ export const HeritageConfigSchema = z
     modelPrefix: z
       .string()
       .regex(/^([A-Za-z0-9_.-]+\/)+$/, 'must be one or more path segments ending in "/", e.g. "models/"')
-      .default('models/'),
+      .default(DEFAULT_MODEL_PREFIX),
     workflow: z.string().min(1).default('wan22-flf2v-rife'),
     gpuHourPriceUsd: z.coerce
       .number()

@@ -78,8 +78,8 @@ export async function demo(args: string[]): Promise<void> {
     'max-workers': { type: 'string' },
   } as const;
   const { values } = parseCommand('demo', args, options, { min: 0, max: 0, names: 'no arguments' });
-  const out = createOutput(values.json === true);
-  if (values.help === true) return out.line(DEMO_USAGE);
+  const out = createOutput(values.json === true, 'demo');
+  if (values.help === true) return out.help(DEMO_USAGE);
   const timeoutMs = secondsFlag('timeout', values.timeout, 600) * 1000;
   const maxWorkers = integerFlag('max-workers', values['max-workers']) ?? 1;
   if (maxWorkers < 1) throw new UsageError('--max-workers must be at least 1');
@@ -183,7 +183,9 @@ async function runDemo(stack: LocalStack, run: DemoRun): Promise<FinishedDemo> {
     }).catch((error: unknown) => {
       const problems = run.backgroundErrors.slice(0, 3).join('\n  ');
       if (error instanceof RequestFailedError && problems !== '') {
-        throw new RequestFailedError(`${error.message}\n  local stack errors:\n  ${problems}`, error.info);
+        throw new RequestFailedError(`${error.message}\n  local stack errors:\n  ${problems}`, error.info, {
+          result: error.result,
+        });
       }
       throw error;
     });
@@ -193,8 +195,9 @@ async function runDemo(stack: LocalStack, run: DemoRun): Promise<FinishedDemo> {
     if (event.status !== 'succeeded') {
       inference.done(event.status);
       throw new RequestFailedError(
-        `demo request ${event.status}: ${event.error === null ? 'no reason given' : `${event.error.code}: ${event.error.message}`}`,
+        `demo request ${event.status}${event.error === null ? ' (no reason given)' : ''}`,
         event.error ?? undefined,
+        { result: event },
       );
     }
     inference.done('succeeded');

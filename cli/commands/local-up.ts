@@ -3,13 +3,15 @@
  * boto3, the SDKs) can drive the pipeline the way it drives the cloud stack. Then one line per finished
  * request: its state, stage times and GPU-held time.
  */
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConfigInvalidError } from '../../contracts/errors.js';
 import { COMMON_OPTIONS, integerFlag, parseCommand } from '../args.js';
 import { UsageError } from '../exit-codes.js';
 import { watchCompletionEvents } from '../local/completion-listener.js';
 import { LOCAL_CREDENTIALS } from '../local/local-aws.js';
-import { comfyUiUrlFromEnv, startLocalStack } from '../local/local-stack.js';
+import { comfyUiUrlFromEnv, type LocalStack, startLocalStack } from '../local/local-stack.js';
 import { formatRequestLine } from '../local/request-line.js';
 import { createOutput } from '../output.js';
 
@@ -27,8 +29,8 @@ export async function localUp(args: string[]): Promise<void> {
     'idle-timeout': { type: 'string' },
   } as const;
   const { values } = parseCommand('local up', args, options, { min: 0, max: 0, names: 'no arguments' });
-  const out = createOutput(values.json === true);
-  if (values.help === true) return out.line(LOCAL_UP_USAGE);
+  const out = createOutput(values.json === true, 'local up');
+  if (values.help === true) return out.help(LOCAL_UP_USAGE);
   const port = integerFlag('port', values.port) ?? DEFAULT_LOCAL_PORT;
   if (port < 0 || port > 65_535) throw new UsageError('--port must be between 0 and 65535');
   const maxWorkers = integerFlag('max-workers', values['max-workers']) ?? 2;
@@ -37,25 +39,40 @@ export async function localUp(args: string[]): Promise<void> {
   const comfyUiUrl = comfyUiUrlFromEnv();
   const workDir = join(tmpdir(), `heritage-local-up-${process.pid}`);
 
-  const stack = await startLocalStack({
-    port,
-    maxWorkers,
-    idleTimeoutSeconds,
-    workDir,
-    ...(comfyUiUrl === undefined ? {} : { comfyUiUrl }),
-    onError: (source, error) => process.stderr.write(`local stack: ${source}: ${(error as Error).message}\n`),
-    onWorkerExit: (exit) => {
-      if (exit.code !== 0) {
+  let workersFailed = false;
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({
+      port,
+      maxWorkers,
+      idleTimeoutSeconds,
+      workDir,
+      ...(comfyUiUrl === undefined ? {} : { comfyUiUrl }),
+      onError: (source, error) =>
+        process.stderr.write(`local stack: ${source}: ${(error as Error).message}\n`),
+      onWorkerExit: (exit) => {
+        if (exit.code === 0) return;
+        workersFailed = true;
         process.stderr.write(
           `local stack: worker ${exit.workerId} exited with ${exit.signal ?? exit.code}; log ${exit.logFile}\n`,
         );
-      }
-    },
-  });
+      },
+    });
+  } catch (error) {
+    await rm(workDir, { recursive: true, force: true });
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    throw new ConfigInvalidError(
+      `port ${port} on 127.0.0.1 is already in use${port === DEFAULT_LOCAL_PORT ? ' (LocalStack uses it too)' : ''}: ` +
+        'stop what listens there, or choose another port with --port N (--port 0 picks a free one)',
+      { cause: error },
+    );
+  }
   const { aws } = stack;
   const env = {
     AWS_ENDPOINT_URL: aws.endpoint,
     AWS_REGION: aws.region,
+    // AWS CLI v1 reads only this one.
+    AWS_DEFAULT_REGION: aws.region,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
   };
@@ -80,10 +97,12 @@ export async function localUp(args: string[]): Promise<void> {
       `  export ${Object.entries(env)
         .map(([k, v]) => `${k}=${v}`)
         .join(' ')}`,
-      `  aws s3 cp start.png s3://${aws.bucket}/inbox/my-first/start.png`,
-      `  aws s3 cp end.png s3://${aws.bucket}/inbox/my-first/end.png`,
-      `  aws s3 cp manifest.json s3://${aws.bucket}/inbox/my-first/manifest.json`,
-      '  heritage wait my-first --out out',
+      ...['start.png', 'end.png', 'manifest.json'].map(
+        (name) =>
+          `  aws --endpoint-url "$AWS_ENDPOINT_URL" s3 cp docs/walkthrough/${name} s3://${aws.bucket}/inbox/my-first/${name}`,
+      ),
+      '  npx heritage wait my-first --out out',
+      '(the README walkthrough has the rest: subscribing to the events, heritage submit)',
       '',
       'Ctrl-C stops it. Each request that finishes gets a line here.',
     ],
@@ -106,4 +125,6 @@ export async function localUp(args: string[]): Promise<void> {
   watching.abort();
   await watch;
   await stack.stop();
+  // Worker logs are kept only when a worker failed; the message above named them.
+  if (!workersFailed) await rm(workDir, { recursive: true, force: true });
 }

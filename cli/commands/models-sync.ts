@@ -8,58 +8,94 @@ import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import cliProgress from 'cli-progress';
-import { parseCommand } from '../args.js';
+import { COMMON_OPTIONS, parseCommand } from '../args.js';
 import { UsageError } from '../exit-codes.js';
 import { localAwsClients } from '../local/aws-clients.js';
 import { type MirroredModel, mirrorModel } from '../models/mirror-model.js';
 import { type LearnedChecksum, readModelList, recordChecksums } from '../models/model-list.js';
+import {
+  type ModelTarget,
+  type ModelTargetFlags,
+  type ReadModelOutputs,
+  resolveModelTarget,
+} from '../models/model-target.js';
 import { resolveSourceToken } from '../models/source-token.js';
+import { createOutput } from '../output.js';
+import { readStackOutputs } from '../target.js';
 
 const MiB = 1024 * 1024;
 
-export const MODELS_SYNC_USAGE = `Usage: heritage models sync [options]
+export const MODELS_SYNC_USAGE = `heritage models sync [options]
 
 Downloads every model of the manifest from its source URL, checks or learns its sha256, and uploads it
 to the model bucket (multipart, sha256 in the object metadata). Models already there are skipped.
+The bucket and prefix are where the deployed stack's workers read models: the ModelBucketName and
+ModelPrefix outputs of --stack, as the other cloud commands read theirs.
 
+  --stack NAME           stack to read the outputs of (or HERITAGE_STACK; default Heritage)
+  --bucket NAME          another model bucket, no stack lookup (or MODEL_BUCKET)
+  --prefix PREFIX        key prefix in the bucket (or MODEL_PREFIX; default: the stack's, models/)
+  --region REGION        AWS region (or AWS_REGION / AWS_DEFAULT_REGION)
   --manifest PATH        model manifest (default gpu-container/models.json)
-  --bucket NAME          model bucket (or MODEL_BUCKET)
-  --prefix PREFIX        key prefix in the bucket (or MODEL_PREFIX; default none)
   --token-secret ID      Secrets Manager secret holding the source token (default: HF_TOKEN, if set)
   --work-dir DIR         where each model is staged before upload (default: the system temp dir)
   --part-size-mib N      multipart part size (default 64)
-  --endpoint URL         a local stack (or AWS_ENDPOINT_URL)`;
+  --endpoint URL         a local stack (or AWS_ENDPOINT_URL): its model bucket, prefix none
+  --json                 one JSON document on stdout`;
+
+export const MODELS_SYNC_OPTIONS = {
+  ...COMMON_OPTIONS,
+  manifest: { type: 'string', default: 'gpu-container/models.json' },
+  stack: { type: 'string' },
+  bucket: { type: 'string' },
+  prefix: { type: 'string' },
+  region: { type: 'string' },
+  'token-secret': { type: 'string' },
+  'work-dir': { type: 'string' },
+  'part-size-mib': { type: 'string', default: '64' },
+  endpoint: { type: 'string' },
+} as const;
+
+/** Where `heritage models sync` with these flags puts the models, in this environment. */
+export async function modelsSyncTarget(
+  args: string[],
+  env: Record<string, string | undefined>,
+  readOutputs: ReadModelOutputs,
+): Promise<ModelTarget> {
+  const { values } = parseCommand('models sync', args, MODELS_SYNC_OPTIONS, {
+    min: 0,
+    max: 0,
+    names: 'no arguments',
+  });
+  return resolveModelTarget(values, env, readOutputs);
+}
+
+async function resolveTargetOf(values: ModelTargetFlags): Promise<ModelTarget> {
+  return resolveModelTarget(values, process.env, (stack, region) =>
+    readStackOutputs(stack, region, ['ModelBucketName', 'ModelPrefix']),
+  );
+}
 
 export async function modelsSync(args: string[]): Promise<void> {
-  const { values } = parseCommand(
-    'models sync',
-    args,
-    {
-      manifest: { type: 'string', default: 'gpu-container/models.json' },
-      bucket: { type: 'string' },
-      prefix: { type: 'string' },
-      'token-secret': { type: 'string' },
-      'work-dir': { type: 'string' },
-      'part-size-mib': { type: 'string', default: '64' },
-      endpoint: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    { min: 0, max: 0, names: 'no arguments' },
-  );
-  if (values.help === true) {
-    process.stdout.write(`${MODELS_SYNC_USAGE}\n`);
-    return;
-  }
-  const bucket = values.bucket ?? process.env.MODEL_BUCKET;
-  if (bucket === undefined || bucket === '') {
-    throw new UsageError('models sync: needs --bucket or MODEL_BUCKET');
-  }
+  const { values } = parseCommand('models sync', args, MODELS_SYNC_OPTIONS, {
+    min: 0,
+    max: 0,
+    names: 'no arguments',
+  });
+  const out = createOutput(values.json === true, 'models sync');
+  if (values.help === true) return out.help(MODELS_SYNC_USAGE);
   const partSize = Number(values['part-size-mib']) * MiB;
   if (!Number.isInteger(partSize) || partSize < 5 * MiB) {
     throw new UsageError('models sync: --part-size-mib must be a whole number of at least 5');
   }
-  const endpoint = values.endpoint ?? process.env.AWS_ENDPOINT_URL;
-  const s3 = endpoint === undefined || endpoint === '' ? new S3Client({}) : localAwsClients(endpoint).s3;
+  const target = await resolveTargetOf(values);
+  const { bucket, prefix } = target;
+  out.line(`models sync: to s3://${bucket}/${prefix} (from ${target.from})`);
+  if (target.warning !== undefined) out.line(`models sync: warning: ${target.warning}`);
+  const s3 =
+    target.endpoint === undefined
+      ? new S3Client(target.region === undefined ? {} : { region: target.region })
+      : localAwsClients(target.endpoint).s3;
   const token = await resolveSourceToken({
     env: process.env,
     ...(values['token-secret'] === undefined ? {} : { tokenSecret: values['token-secret'] }),
@@ -77,6 +113,8 @@ export async function modelsSync(args: string[]): Promise<void> {
     cliProgress.Presets.shades_classic,
   );
   const learned: LearnedChecksum[] = [];
+  const mirrored: Array<{ folder: string; name: string; outcome: string; bytes: number; sha256: string }> =
+    [];
   try {
     for (const model of list.models satisfies MirroredModel[]) {
       let bar: cliProgress.SingleBar | undefined;
@@ -84,7 +122,7 @@ export async function modelsSync(args: string[]): Promise<void> {
       const outcome = await mirrorModel(model, {
         s3,
         bucket,
-        prefix: values.prefix ?? process.env.MODEL_PREFIX ?? '',
+        prefix,
         workDir,
         partSize,
         ...(token === undefined ? {} : { token }),
@@ -97,9 +135,16 @@ export async function modelsSync(args: string[]): Promise<void> {
         },
       });
       bar?.stop();
-      process.stdout.write(
-        `${outcome.kind.padEnd(8)} ${model.folder}/${model.name} ${outcome.bytes} bytes sha256 ${outcome.sha256}\n`,
+      out.line(
+        `${outcome.kind.padEnd(8)} ${model.folder}/${model.name} ${outcome.bytes} bytes sha256 ${outcome.sha256}`,
       );
+      mirrored.push({
+        folder: model.folder,
+        name: model.name,
+        outcome: outcome.kind,
+        bytes: outcome.bytes,
+        sha256: outcome.sha256,
+      });
       if (model.sha256 === null || model.bytes === null) {
         learned.push({
           folder: model.folder,
@@ -115,9 +160,10 @@ export async function modelsSync(args: string[]): Promise<void> {
     await rm(workDir, { recursive: true, force: true });
     // What was learned before a failure is kept: those models are in the bucket already.
     if ((await recordChecksums(values.manifest, learned)) > 0) {
-      process.stdout.write(
-        `recorded the sha256 and size of ${learned.length} model(s) in ${values.manifest}\n`,
-      );
+      out.line(`recorded the sha256 and size of ${learned.length} model(s) in ${values.manifest}`);
     }
   }
+  out.result({ bucket, prefix, models: mirrored }, [
+    `${mirrored.length} model(s) in s3://${bucket}/${prefix}`,
+  ]);
 }

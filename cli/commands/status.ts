@@ -4,10 +4,12 @@ import type { StatusDocument } from '../../contracts/lifecycle/status.js';
 import { COMMON_OPTIONS, parseCommand, TARGET_OPTIONS } from '../args.js';
 import { RequestFailedError } from '../exit-codes.js';
 import { createOutput } from '../output.js';
+import { explainUnclaimed, nextStep } from '../requests/explain-request.js';
 import { resolveTarget } from '../target.js';
 
-export const STATUS_USAGE =
-  'heritage status <id>   exit 0 while queued, running or succeeded; 1 when failed, rejected or unknown';
+export const STATUS_USAGE = `heritage status <id>
+  prints requests/<id>/status.json: state, progress, seed, error;
+  exit 0 while queued, running or succeeded; 1 when failed, rejected, or not there`;
 
 export function describeStatus(status: StatusDocument): string[] {
   const lines = [`${status.request_id}: ${status.state} (updated ${status.updated_at})`];
@@ -30,21 +32,22 @@ export async function status(args: string[]): Promise<void> {
       names: '<id>',
     },
   );
-  const out = createOutput(values.json === true);
-  if (values.help === true) return out.line(STATUS_USAGE);
+  const out = createOutput(values.json === true, 'status');
+  if (values.help === true) return out.help(STATUS_USAGE);
   const id = assertRequestId(positionals[0] ?? '');
   const target = await resolveTarget(values);
   try {
     const record = await target.statuses.read(id);
-    if (record === undefined) {
-      throw new RequestFailedError(
-        `no request ${id} in s3://${target.bucket}/ (dispatch has not claimed it)`,
-      );
+    if (record === undefined) throw await explainUnclaimed(target, id);
+    const { status } = record;
+    if (status.state === 'failed' || status.state === 'rejected') {
+      if (!out.json) for (const line of describeStatus(status)) out.line(line);
+      throw new RequestFailedError(`request ${id} ${status.state}`, status.error, {
+        result: status,
+        hint: nextStep(status),
+      });
     }
-    out.result(record.status, describeStatus(record.status));
-    if (record.status.state === 'failed' || record.status.state === 'rejected') {
-      process.exitCode = 1;
-    }
+    out.result(status, describeStatus(status));
   } finally {
     target.close();
   }

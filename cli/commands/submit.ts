@@ -7,6 +7,7 @@ import { createOutput, formatBytes } from '../output.js';
 import { createProgress, type Stage } from '../progress.js';
 import { assertSucceeded, awaitTerminalStatus } from '../requests/await-request.js';
 import { downloadOutputs } from '../requests/download-outputs.js';
+import { assertIdUnused } from '../requests/explain-request.js';
 import { prepareSubmission } from '../requests/prepare-submission.js';
 import { uploadSubmission } from '../requests/upload-submission.js';
 import { resolveTarget } from '../target.js';
@@ -21,7 +22,7 @@ export const SUBMIT_USAGE = `heritage submit <start-image> <end-image> [options]
   --interpolation N        RIFE multiplier 1, 2 or 4 (default 2)
   --no-video               frames only, no video.mp4
   --client-reference TEXT  echoed back in the completion event
-  --id ID                  request id (default: time-based)
+  --id ID                  request id, single-use (default: a fresh one, time-based)
   --wait                   wait for the request to finish, then download it
   --out DIR                where --wait downloads to: DIR/<id>/ (default ./out)
   --timeout SECONDS        how long --wait waits (default 1800)`;
@@ -60,8 +61,8 @@ export async function submit(args: string[]): Promise<void> {
     max: 2,
     names: '<start-image> <end-image>',
   });
-  const out = createOutput(values.json === true);
-  if (values.help === true) return out.line(SUBMIT_USAGE);
+  const out = createOutput(values.json === true, 'submit');
+  if (values.help === true) return out.help(SUBMIT_USAGE);
   if (values.out !== undefined && values.wait !== true) throw new UsageError('submit: --out needs --wait');
   const timeoutSeconds = secondsFlag('timeout', values.timeout, 1800);
   const fields: Record<string, unknown> = {};
@@ -89,6 +90,12 @@ export async function submit(args: string[]): Promise<void> {
   });
 
   const target = await resolveTarget(values);
+  try {
+    await assertIdUnused(target, submission.id);
+  } catch (error) {
+    target.close();
+    throw error;
+  }
   const progress = createProgress({
     interactive: !out.json && process.stdout.isTTY === true,
     write: out.line,

@@ -30,8 +30,8 @@ export async function validate(args: string[]): Promise<void> {
     max: 1,
     names: '<manifest.json>',
   });
-  const out = createOutput(values.json === true);
-  if (values.help === true) return out.line(VALIDATE_USAGE);
+  const out = createOutput(values.json === true, 'validate');
+  if (values.help === true) return out.help(VALIDATE_USAGE);
   const path = positionals[0] ?? '';
   const bytes = await readIfPresent(path);
   if (bytes === undefined) throw new ManifestMissingError(`${path} does not exist`);

@@ -9,11 +9,13 @@ import { createOutput, formatBytes } from '../output.js';
 import { createProgress, type Stage } from '../progress.js';
 import { assertSucceeded, awaitTerminalStatus } from '../requests/await-request.js';
 import { downloadOutputs } from '../requests/download-outputs.js';
+import { explainUnclaimed, hasManifest } from '../requests/explain-request.js';
 import { resolveTarget } from '../target.js';
 import { describeStatus } from './status.js';
 
 export const WAIT_USAGE = `heritage wait <id> [--timeout SECONDS] [--out DIR]
   waits until the request succeeded (exit 0) or failed/was rejected/timed out (exit 1);
+  exits 1 at once when there is no manifest at inbox/<id>/;
   with --out, downloads the outputs to DIR/<id>/`;
 
 export async function wait(args: string[]): Promise<void> {
@@ -24,8 +26,8 @@ export async function wait(args: string[]): Promise<void> {
     out: { type: 'string' },
   } as const;
   const { values, positionals } = parseCommand('wait', args, options, { min: 1, max: 1, names: '<id>' });
-  const out = createOutput(values.json === true);
-  if (values.help === true) return out.line(WAIT_USAGE);
+  const out = createOutput(values.json === true, 'wait');
+  if (values.help === true) return out.help(WAIT_USAGE);
   const id = assertRequestId(positionals[0] ?? '');
   const timeoutSeconds = secondsFlag('timeout', values.timeout, 1800);
   const target = await resolveTarget(values);
@@ -34,6 +36,10 @@ export async function wait(args: string[]): Promise<void> {
     write: out.line,
   });
   try {
+    // Nothing to wait for unless a manifest is there for dispatch to take.
+    if ((await target.statuses.read(id)) === undefined && !(await hasManifest(target, id))) {
+      throw await explainUnclaimed(target, id);
+    }
     const inference = progress.stage('inference', 100, '%');
     const final = await awaitTerminalStatus(target.statuses, id, {
       timeoutMs: timeoutSeconds * 1000,

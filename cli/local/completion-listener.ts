@@ -4,7 +4,7 @@
  */
 import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
-import { type CompletionEvent, CompletionEventSchema } from '../../contracts/event.js';
+import { type CompletionEvent, CompletionEventSchema, UPLOAD_REJECTED_TYPE } from '../../contracts/event.js';
 import { RequestFailedError } from '../exit-codes.js';
 
 /** SNS delivers to SQS inside a notification envelope unless raw delivery is on. */
@@ -16,12 +16,17 @@ function readEvent(body: string): CompletionEvent {
   return CompletionEventSchema.parse(envelope.success ? JSON.parse(envelope.data.Message) : value);
 }
 
+/**
+ * The first event for `requestId`: by default its terminal event, never an event about another upload
+ * under the same id (`heritage.upload.rejected`, which `accept` can let through).
+ */
 export async function waitForCompletionEvent(
   sqs: SQSClient,
   queueUrl: string,
   requestId: string,
-  options: { timeoutMs: number; onTick?: () => Promise<void> },
+  options: { timeoutMs: number; onTick?: () => Promise<void>; accept?: (event: CompletionEvent) => boolean },
 ): Promise<CompletionEvent> {
+  const accept = options.accept ?? ((event: CompletionEvent) => event.type !== UPLOAD_REJECTED_TYPE);
   const deadline = Date.now() + options.timeoutMs;
   while (Date.now() < deadline) {
     const out = await sqs.send(
@@ -30,7 +35,7 @@ export async function waitForCompletionEvent(
     for (const message of out.Messages ?? []) {
       await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
       const event = readEvent(message.Body ?? '');
-      if (event.request_id === requestId) return event;
+      if (event.request_id === requestId && accept(event)) return event;
     }
     await options.onTick?.();
   }

@@ -2,10 +2,14 @@
  * A loopback HTTP gateway in front of the fauxqs emulator that adds S3 conditional requests
  * (PutObject If-None-Match: * and If-Match, GetObject If-Match), which fauxqs accepts but ignores.
  * Heritage's exactly-once claim and its pinned inputs depend on them, so the local stack must honour
- * them as S3 does (412 PreconditionFailed). Everything else, SQS and SNS included, passes through.
+ * them as S3 does (412 PreconditionFailed). SQS requests in the query protocol, which the emulator does
+ * not serve, are translated to its JSON protocol and back (sqs-query-protocol.ts). Everything else,
+ * SNS included, passes through unchanged.
  */
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isSqsQueryRequest } from './sqs-query-protocol.js';
+import { relaySqsQuery } from './sqs-query-relay.js';
 
 export interface Gateway {
   endpoint: string;
@@ -113,14 +117,22 @@ export async function startConditionalWriteGateway(upstreamEndpoint: string, por
       ? conditionalPut(req, res)
       : isConditionalObjectGet(req)
         ? conditionalGet(upstream, req, res)
-        : forward(upstream, req, res);
+        : req.method === 'POST' && isSqsQueryRequest(req.headers)
+          ? relaySqsQuery(upstream, req, res)
+          : forward(upstream, req, res);
     work.catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(`gateway: ${(error as Error).message}`);
     });
   });
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const bound = (server.address() as AddressInfo).port;
   return {
     endpoint: `http://127.0.0.1:${bound}`,

@@ -1,9 +1,11 @@
 /**
  * The local AWS stand-in: fauxqs (S3, SQS, SNS over the real wire protocol) in-process, behind the
- * conditional-write gateway, with the same bucket, queues and topic the cloud stack creates.
+ * conditional-write gateway, with the same bucket, queues and topic the cloud stack creates. Both
+ * listen on 127.0.0.1 only.
  */
 import { startFauxqs } from 'fauxqs';
 import { startConditionalWriteGateway } from './conditional-write-gateway.js';
+import { onLoopback } from './loopback-only.js';
 
 export const LOCAL_NAMES = {
   bucket: 'heritage-requests',
@@ -34,6 +36,8 @@ export interface LocalAwsOptions {
 export interface LocalAws {
   /** The endpoint every SDK client uses (AWS_ENDPOINT_URL). */
   endpoint: string;
+  /** The emulator's own endpoint, behind the gateway; clients never use it. */
+  internalEndpoint: string;
   region: string;
   bucket: string;
   modelBucket: string;
@@ -48,7 +52,7 @@ export interface LocalAws {
 }
 
 export async function startLocalAws(options: LocalAwsOptions = {}): Promise<LocalAws> {
-  const server = await startFauxqs({ port: 0, logger: false, defaultRegion: LOCAL_REGION });
+  const server = await onLoopback(() => startFauxqs({ port: 0, logger: false, defaultRegion: LOCAL_REGION }));
   const intakeDlq = server.createQueue(LOCAL_NAMES.intakeDlq);
   const workDlq = server.createQueue(LOCAL_NAMES.workDlq);
   const redrive = (arn: string, maxReceiveCount: number) =>
@@ -68,9 +72,16 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   const { topicArn } = server.createTopic(LOCAL_NAMES.topic);
   server.createBucket(LOCAL_NAMES.bucket);
   server.createBucket(LOCAL_NAMES.modelBucket);
-  const gateway = await startConditionalWriteGateway(server.address, options.port ?? 0);
+  let gateway: Awaited<ReturnType<typeof startConditionalWriteGateway>>;
+  try {
+    gateway = await startConditionalWriteGateway(server.address, options.port ?? 0);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
   return {
     endpoint: gateway.endpoint,
+    internalEndpoint: server.address,
     region: LOCAL_REGION,
     bucket: LOCAL_NAMES.bucket,
     modelBucket: LOCAL_NAMES.modelBucket,

@@ -108,7 +108,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // The work queue's visibility is the request timeout plus room to upload, as the cloud stack sets it.
   const aws = await startLocalAws({ workVisibilitySeconds: requestTimeoutSeconds + 120, ...options });
   const clients = localAwsClients(aws.endpoint);
-  const endpoint = options.interpose === undefined ? aws.endpoint : await options.interpose(aws.endpoint);
+  let endpoint: string;
+  try {
+    endpoint = options.interpose === undefined ? aws.endpoint : await options.interpose(aws.endpoint);
+  } catch (error) {
+    for (const client of Object.values(clients)) client.destroy();
+    await aws.stop();
+    throw error;
+  }
   const env = localEnvironment({ ...aws, endpoint }, options);
   const workDir = options.workDir ?? join(tmpdir(), `heritage-local-${process.pid}`);
   const report = (source: string) => (error: unknown) => options.onError?.(source, error);

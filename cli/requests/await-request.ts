@@ -3,6 +3,7 @@
 import { isTerminal, type StatusDocument } from '../../contracts/lifecycle/status.js';
 import type { StatusStore } from '../../contracts/ports.js';
 import { RequestFailedError } from '../exit-codes.js';
+import { nextStep } from './explain-request.js';
 
 export interface AwaitOptions {
   timeoutMs: number;
@@ -26,6 +27,11 @@ export async function awaitTerminalStatus(
       throw new RequestFailedError(
         `request ${requestId} did not finish within ${Math.round(options.timeoutMs / 1000)} s ` +
           `(last state: ${record?.status.state ?? 'not yet claimed by dispatch'})`,
+        undefined,
+        {
+          result: record?.status ?? null,
+          hint: `it goes on without you: heritage wait ${requestId} --timeout SECONDS waits again.`,
+        },
       );
     }
     options.signal?.throwIfAborted();
@@ -36,9 +42,9 @@ export async function awaitTerminalStatus(
 /** Turns a terminal status into success or a RequestFailedError with the pipeline's error code. */
 export function assertSucceeded(status: StatusDocument): StatusDocument {
   if (status.state === 'succeeded') return status;
-  const error = status.error;
   throw new RequestFailedError(
-    `request ${status.request_id} ${status.state}: ${error === undefined ? 'no reason given' : `${error.code}: ${error.message}`}`,
-    error,
+    `request ${status.request_id} ${status.state}${status.error === undefined ? ' (no reason given)' : ''}`,
+    status.error,
+    { result: status, hint: nextStep(status) },
   );
 }

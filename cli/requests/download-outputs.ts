@@ -39,11 +39,10 @@ export function describeOutputs(outputs: DownloadedOutputs) {
   };
 }
 
-export async function readResult(store: ObjectStore, requestId: string): Promise<Result> {
+/** The request's result.json; undefined while there is none (not finished, or no outputs at all). */
+export async function readResult(store: ObjectStore, requestId: string): Promise<Result | undefined> {
   const object = await store.get(requestKeys(requestId).result);
-  if (object === undefined) {
-    throw new RequestFailedError(`request ${requestId} has no result yet (outputs/${requestId}/result.json)`);
-  }
+  if (object === undefined) return undefined;
   return ResultSchema.parse(JSON.parse(new TextDecoder().decode(object.body)));
 }
 
@@ -61,6 +60,9 @@ export async function downloadOutputs(
   onProgress: (files: number, totalFiles: number) => void = () => {},
 ): Promise<DownloadedOutputs> {
   const result = await readResult(store, requestId);
+  if (result === undefined) {
+    throw new RequestFailedError(`request ${requestId} has no outputs/${requestId}/result.json`);
+  }
   const framesDir = join(dir, 'frames');
   await mkdir(framesDir, { recursive: true });
   const jobs = result.frames.keys.map((key) => ({ key, file: join(framesDir, basename(key)) }));

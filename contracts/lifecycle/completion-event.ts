@@ -1,19 +1,23 @@
 /**
  * The one builder of completion events, for every path that ends a request: the worker (succeeded,
  * failed), dispatch (rejected, failed), dead-letter and reconcile (failed). Every event it returns has
- * been parsed against CompletionEventSchema.
+ * been parsed against CompletionEventSchema. It also builds the one event that ends no request: an
+ * upload rejected (`uploadRejectedEvent`).
  */
 import type { ErrorInfo } from '../errors.js';
 import {
   type CompletionEvent,
   CompletionEventSchema,
+  type EchoedParameters,
   type ENGINES,
   EVENT_VERSION,
   eventType,
   type StageTimings,
+  UPLOAD_REJECTED_TYPE,
 } from '../event.js';
 import { requestKeys } from '../keys.js';
 import type { Manifest } from '../manifest.js';
+import type { ManifestEcho } from '../manifest-echo.js';
 import type { Result } from '../result.js';
 
 type Engine = (typeof ENGINES)[number];
@@ -78,8 +82,10 @@ export interface FailureEventInput {
   clientReference?: string | undefined;
   /** The manifest when it parsed, for the event's parameters; `seed` is the resolved one if known. */
   manifest?: Manifest | undefined;
+  /** What could be read of a manifest that did not parse, when `manifest` is not there. */
+  echo?: ManifestEcho | undefined;
   /** The parameters as accepted (the status keeps them), when there is no manifest at hand. */
-  parameters?: CompletionEvent['parameters'] | undefined;
+  parameters?: EchoedParameters | null | undefined;
   seed?: number | undefined;
   /** The engine that was running, when a worker failed the request. */
   engine?: Engine | undefined;
@@ -95,16 +101,34 @@ export function failureEvent(input: FailureEventInput): CompletionEvent {
     type: eventType(input.status),
     version: EVENT_VERSION,
     request_id: input.requestId,
-    client_reference: input.clientReference ?? input.manifest?.client_reference ?? null,
+    client_reference:
+      input.clientReference ?? input.manifest?.client_reference ?? input.echo?.client_reference ?? null,
     bucket: input.bucket,
     status: input.status,
     engine: input.engine ?? null,
     frames: null,
     video: null,
     result_key: null,
-    parameters: parametersOf(input.manifest, input.seed) ?? input.parameters ?? null,
+    parameters:
+      parametersOf(input.manifest, input.seed) ?? input.echo?.parameters ?? input.parameters ?? null,
     timings_ms: input.timingsMs === undefined ? null : stageTimings(input.timingsMs),
     gpu_seconds: input.gpuSeconds ?? null,
     error: input.error,
+  });
+}
+
+/**
+ * The event of an upload that never became a request (an id already used, an invalid id): what it sent
+ * is echoed, and the request, if there is one, is not touched.
+ */
+export function uploadRejectedEvent(input: {
+  requestId: string;
+  bucket: string;
+  error: ErrorInfo;
+  echo?: ManifestEcho | undefined;
+}): CompletionEvent {
+  return CompletionEventSchema.parse({
+    ...failureEvent({ ...input, status: 'rejected' }),
+    type: UPLOAD_REJECTED_TYPE,
   });
 }

@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { TransientError } from '../errors.js';
 import { type CompletionEvent, CompletionEventSchema } from '../event.js';
-import { requestKeys } from '../keys.js';
+import { type OutboxKeys, requestKeys } from '../keys.js';
 import { type EventPublisher, isPreconditionFailed, type ObjectStore } from '../ports.js';
 
 export const EventOutboxSchema = z.object({
@@ -58,12 +58,19 @@ export function claimLapsed(outbox: EventOutbox, now: Date): boolean {
   return now.getTime() - Date.parse(outbox.claimed_at) > outbox.lease_ms;
 }
 
-/** The outbox as stored, or undefined when nobody claimed it yet. */
+/** The request's terminal-event outbox as stored, or undefined when nobody claimed it yet. */
 export async function readOutbox(
   objects: ObjectStore,
   requestId: string,
 ): Promise<{ doc: EventOutbox; etag: string } | undefined> {
-  const object = await objects.get(requestKeys(requestId).event);
+  return readOutboxAt(objects, requestKeys(requestId).event);
+}
+
+async function readOutboxAt(
+  objects: ObjectStore,
+  key: string,
+): Promise<{ doc: EventOutbox; etag: string } | undefined> {
+  const object = await objects.get(key);
   if (object === undefined) return undefined;
   return {
     doc: EventOutboxSchema.parse(JSON.parse(new TextDecoder().decode(object.body))),
@@ -74,10 +81,10 @@ export async function readOutbox(
 async function claim(
   deps: TerminalEventDeps,
   event: CompletionEvent,
+  key: string,
   owner: string,
   leaseMs: number,
 ): Promise<EventOutbox> {
-  const key = requestKeys(event.request_id).event;
   const now = deps.now();
   const fresh: EventOutbox = { version: 1, owner, claimed_at: now.toISOString(), lease_ms: leaseMs, event };
   try {
@@ -86,7 +93,7 @@ async function claim(
   } catch (error) {
     if (!isPreconditionFailed(error)) throw error;
   }
-  const existing = await readOutbox(deps.objects, event.request_id);
+  const existing = await readOutboxAt(deps.objects, key);
   if (existing === undefined)
     throw new TransientError(`event outbox of ${event.request_id} vanished while being read`);
   const stale = claimLapsed(existing.doc, now);
@@ -118,7 +125,7 @@ async function claim(
  * Its body says what went out and when, for whoever reads the bucket (an empty body would also leave
  * the S3 client unsure of the length).
  */
-async function markPublished(deps: TerminalEventDeps, sent: EventOutbox): Promise<void> {
+async function markPublished(deps: TerminalEventDeps, marker: string, sent: EventOutbox): Promise<void> {
   const pause = deps.sleep ?? sleep;
   const requestId = sent.event.request_id;
   const body = JSON.stringify({
@@ -129,7 +136,7 @@ async function markPublished(deps: TerminalEventDeps, sent: EventOutbox): Promis
   });
   for (let attempt = 1; ; attempt++) {
     try {
-      await deps.objects.put(requestKeys(requestId).eventPublished, body, {
+      await deps.objects.put(marker, body, {
         contentType: 'application/json',
         ifNoneMatch: '*',
       });
@@ -142,15 +149,22 @@ async function markPublished(deps: TerminalEventDeps, sent: EventOutbox): Promis
   }
 }
 
-/** Publishes the request's terminal event unless it already went out. */
+/**
+ * Publishes the request's terminal event unless it already went out. `outbox` names another outbox,
+ * for the one event that is not a request's terminal event: an upload rejected (keys.ts
+ * `rejectedUpload`), which must go out whatever became of the request.
+ */
 export async function publishTerminalEvent(
   deps: TerminalEventDeps,
   event: CompletionEvent,
-  options: { owner: string; leaseMs?: number },
+  options: { owner: string; leaseMs?: number; outbox?: OutboxKeys },
 ): Promise<PublishOutcome> {
-  if (await eventPublished(deps.objects, event.request_id)) return 'already-published';
-  const claimed = await claim(deps, event, options.owner, options.leaseMs ?? DEFAULT_OUTBOX_LEASE_MS);
+  const keys = requestKeys(event.request_id);
+  const outbox = options.outbox ?? { event: keys.event, published: keys.eventPublished };
+  if ((await deps.objects.head(outbox.published)) !== undefined) return 'already-published';
+  const leaseMs = options.leaseMs ?? DEFAULT_OUTBOX_LEASE_MS;
+  const claimed = await claim(deps, event, outbox.event, options.owner, leaseMs);
   await deps.events.publish(claimed.event);
-  await markPublished(deps, claimed);
+  await markPublished(deps, outbox.published, claimed);
   return 'published';
 }

@@ -65,6 +65,8 @@ export function rejectedStatus(input: {
   error: ErrorInfo;
   clientReference?: string | undefined;
   parameters?: StatusDocument['parameters'];
+  /** The ETag of the manifest rejected: a later upload under the id is told from a redelivery by it. */
+  manifestEtag?: string | undefined;
   now: Date;
 }): StatusDocument {
   return {
@@ -77,6 +79,7 @@ export function rejectedStatus(input: {
     error: input.error,
     ...(input.clientReference === undefined ? {} : { client_reference: input.clientReference }),
     ...(input.parameters === undefined ? {} : { parameters: input.parameters }),
+    ...(input.manifestEtag === undefined ? {} : { manifest_etag: input.manifestEtag }),
   };
 }
 

@@ -12,6 +12,7 @@ import { publishTerminalEvent } from '../../contracts/lifecycle/terminal-event.j
 import { fail, failedStatus, isUnsent } from '../../contracts/lifecycle/transitions.js';
 import { METRIC_NAMES } from '../../contracts/metrics.js';
 import type { ObjectCreated } from '../dispatch/read-s3-event.js';
+import { isReusedUpload, rejectReusedUpload } from '../dispatch/reject-upload.js';
 import { tryReadManifest } from '../dispatch/validate-request.js';
 import { countMetric, requestLogger } from '../observability.js';
 import type { DeadLetter, DeadLetterDeps, DeadLetterResult } from './fail-dead-letter.js';
@@ -45,12 +46,28 @@ async function failUnfinished(
   return status?.state === 'rejected' || ours ? status : undefined;
 }
 
+async function eventManifest(deps: DeadLetterDeps, requestId: string) {
+  const { manifest, echo } = await tryReadManifest(deps.objects, requestId);
+  return { manifest, echo };
+}
+
 async function failIntakeObject(
   deps: DeadLetterDeps,
   letter: DeadLetter,
   requestId: string,
+  object: ObjectCreated,
 ): Promise<DeadLetterResult> {
   const log = requestLogger(deps.logger, requestId);
+  const current = (await deps.statuses.read(requestId))?.status;
+  if (
+    current !== undefined &&
+    current.claimed_by !== letter.deliveryId &&
+    isReusedUpload(current, object.etag)
+  ) {
+    // Another upload under a used id: it must not fail the request that owns the id.
+    await rejectReusedUpload(deps, current, { ...object, attemptId: letter.attemptId });
+    return 'already-terminal';
+  }
   const error = new RetriesExhaustedError(
     `dispatch could not handle the manifest of ${requestId}: the intake message ran out of retries`,
   ).toInfo();
@@ -66,7 +83,7 @@ async function failIntakeObject(
     bucket: deps.bucket,
     error: status.error ?? error,
     clientReference: status.client_reference,
-    manifest: (await tryReadManifest(deps.objects, requestId))?.manifest,
+    ...(await eventManifest(deps, requestId)),
   });
   const outcome = await publishTerminalEvent(deps, event, {
     owner: letter.attemptId,
@@ -93,7 +110,7 @@ export async function failIntakeDeadLetter(
       results.push('unreadable');
       continue;
     }
-    results.push(await failIntakeObject(deps, letter, requestId));
+    results.push(await failIntakeObject(deps, letter, requestId, object));
   }
   return results;
 }

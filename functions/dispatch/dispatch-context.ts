@@ -18,6 +18,8 @@ export interface DispatchDeps extends ClaimDeps {
 export interface DispatchInput {
   bucket: string;
   key: string;
+  /** The manifest's ETag in the S3 event: which upload of the key this is. */
+  etag?: string | undefined;
   /** The intake SQS message id: stable across redeliveries of the same message. */
   deliveryId: string;
   /** Unique to this handling of the record: the owner of any event it publishes (two deliveries of one message never share one). */

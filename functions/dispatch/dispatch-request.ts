@@ -1,9 +1,10 @@
 /**
  * The dispatch use case for one uploaded manifest: validate, claim, enqueue; or reject with a code.
  * Every manifest ends in exactly one of: a work message (the worker then publishes the terminal event),
- * or one `rejected` event. Duplicates are logged and acknowledged.
+ * or one `rejected` event. Duplicates are logged and acknowledged; an upload that cannot become a
+ * request (an id already used, an invalid id) gets one `heritage.upload.rejected` event (reject-upload.ts).
  */
-import { ImageMissingError, TransientError } from '../../contracts/errors.js';
+import { ImageMissingError, RequestIdInvalidError, TransientError } from '../../contracts/errors.js';
 import { parseInboxManifestKey } from '../../contracts/keys.js';
 import { resolveSeed } from '../../contracts/manifest.js';
 import { METRIC_NAMES } from '../../contracts/metrics.js';
@@ -11,16 +12,17 @@ import { countMetric, requestLogger } from '../observability.js';
 import { claimRequest, enqueueWork } from './claim-request.js';
 import type { DispatchContext, DispatchDeps, DispatchInput, DispatchResult } from './dispatch-context.js';
 import { rejectRequest } from './reject-request.js';
+import { rejectInvalidIdUpload } from './reject-upload.js';
 import { resumeRequest } from './resume-request.js';
 import { validateRequest } from './validate-request.js';
 
 export type { DispatchDeps, DispatchInput, DispatchResult } from './dispatch-context.js';
 
 /** The request id of an inbox manifest key; for any other object, what to answer instead. */
-function requestIdOf(
+async function requestIdOf(
   deps: DispatchDeps,
   input: DispatchInput,
-): { requestId: string } | { skip: DispatchResult } {
+): Promise<{ requestId: string } | { skip: DispatchResult }> {
   if (input.bucket !== deps.bucket) {
     deps.logger.warn('ignoring an event from another bucket', { bucket: input.bucket, key: input.key });
     return { skip: 'ignored' };
@@ -31,10 +33,10 @@ function requestIdOf(
     deps.logger.info('ignoring a key outside inbox/*/manifest.json', { key: input.key });
     return { skip: 'ignored' };
   } catch (error) {
-    // No valid id, so no status or event can be keyed by it: report it loudly and move on.
-    deps.logger.error('manifest under an invalid request id', { key: input.key, error });
-    countMetric(deps.metrics, METRIC_NAMES.requestsRejected, { code: 'REQUEST_ID_INVALID' });
-    return { skip: 'rejected' };
+    if (!(error instanceof RequestIdInvalidError)) throw error;
+    // No status can be keyed by an invalid id: one log line and one event under a derived id.
+    const outcome = await rejectInvalidIdUpload(deps, input, error);
+    return { skip: outcome === 'published' ? 'rejected' : 'duplicate' };
   }
 }
 
@@ -42,7 +44,7 @@ async function dispatchNew(ctx: DispatchContext): Promise<DispatchResult> {
   const { deps, input, log } = ctx;
   const validation = await validateRequest(deps.objects, ctx.requestId);
   if (!validation.valid) {
-    const { error, manifest } = validation;
+    const { error } = validation;
     if (error instanceof ImageMissingError && input.receiveCount < deps.imageWaitReceives) {
       // The manifest may have overtaken its images: let SQS redeliver before giving up.
       log.info('image not there yet; waiting for a redelivery', {
@@ -54,12 +56,14 @@ async function dispatchNew(ctx: DispatchContext): Promise<DispatchResult> {
         cause: error,
       });
     }
-    const rejected = await rejectRequest(ctx, error, manifest);
-    return rejected === 'rejected' ? rejected : resumeRequest(ctx, manifest);
+    const rejected = await rejectRequest(ctx, error, validation);
+    return rejected === 'rejected' ? rejected : resumeRequest(ctx, validation);
   }
   const { request } = validation;
   const manifest = resolveSeed(request.parsed.manifest, deps.randomSeed);
-  if (!(await claimRequest(deps, request, manifest, input.deliveryId))) return resumeRequest(ctx, manifest);
+  if (!(await claimRequest(deps, request, manifest, input.deliveryId))) {
+    return resumeRequest(ctx, { manifest: request.parsed.manifest, etag: request.manifestEtag });
+  }
   const message = await enqueueWork(deps, request, manifest);
   log.info('request accepted', {
     seed: manifest.seed,
@@ -74,7 +78,7 @@ async function dispatchNew(ctx: DispatchContext): Promise<DispatchResult> {
 
 /** Handles one inbox object: returns what happened, or throws when a retry can help. */
 export async function dispatchRequest(deps: DispatchDeps, input: DispatchInput): Promise<DispatchResult> {
-  const target = requestIdOf(deps, input);
+  const target = await requestIdOf(deps, input);
   if ('skip' in target) return target.skip;
   const { requestId } = target;
   const ctx: DispatchContext = { deps, input, requestId, log: requestLogger(deps.logger, requestId) };

@@ -8,7 +8,7 @@ const S3RecordSchema = z.object({
     object: z.object({
       key: z.string().describe('URL-encoded, with spaces as "+".'),
       size: z.number().optional(),
-      eTag: z.string().optional(),
+      eTag: z.string().optional().describe('Without quotes; it tells one upload of a key from another.'),
     }),
   }),
 });
@@ -19,6 +19,8 @@ const S3TestEventSchema = z.object({ Event: z.literal('s3:TestEvent') });
 export interface ObjectCreated {
   bucket: string;
   key: string;
+  /** The ETag of the object version this event is about (S3 events always carry it). */
+  etag?: string;
 }
 
 export type IntakeBody =
@@ -43,7 +45,11 @@ export function readS3Event(body: string): IntakeBody {
   if (!parsed.success) return { kind: 'unreadable', reason: z.prettifyError(parsed.error) };
   try {
     const objects = parsed.data.Records.filter((record) => record.eventName.startsWith('ObjectCreated')).map(
-      (record) => ({ bucket: record.s3.bucket.name, key: decodeS3Key(record.s3.object.key) }),
+      (record) => ({
+        bucket: record.s3.bucket.name,
+        key: decodeS3Key(record.s3.object.key),
+        ...(record.s3.object.eTag === undefined ? {} : { etag: record.s3.object.eTag }),
+      }),
     );
     return { kind: 'objects', objects };
   } catch (error) {

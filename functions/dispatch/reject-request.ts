@@ -6,16 +6,16 @@ import type { ErrorInfo, HeritageError } from '../../contracts/errors.js';
 import { failureEvent } from '../../contracts/lifecycle/completion-event.js';
 import { type PublishOutcome, publishTerminalEvent } from '../../contracts/lifecycle/terminal-event.js';
 import { rejectedStatus } from '../../contracts/lifecycle/transitions.js';
-import type { Manifest } from '../../contracts/manifest.js';
 import { METRIC_NAMES } from '../../contracts/metrics.js';
 import { countMetric } from '../observability.js';
 import type { DispatchContext } from './dispatch-context.js';
+import type { ManifestForEvent } from './validate-request.js';
 
 export async function publishRejection(
   ctx: DispatchContext,
   error: ErrorInfo,
   clientReference: string | undefined,
-  manifest: Manifest | undefined,
+  read: ManifestForEvent,
 ): Promise<PublishOutcome> {
   const { deps, input, requestId, log } = ctx;
   const event = failureEvent({
@@ -24,7 +24,8 @@ export async function publishRejection(
     bucket: deps.bucket,
     error,
     clientReference,
-    manifest,
+    manifest: read.manifest,
+    echo: read.echo,
   });
   const outcome = await publishTerminalEvent(deps, event, { owner: input.attemptId, leaseMs: deps.leaseMs });
   if (outcome === 'published') {
@@ -38,20 +39,22 @@ export async function publishRejection(
 export async function rejectRequest(
   ctx: DispatchContext,
   error: HeritageError,
-  manifest: Manifest | undefined,
+  read: ManifestForEvent,
 ): Promise<'rejected' | 'claimed-elsewhere'> {
   const { deps, input, requestId } = ctx;
-  const clientReference = manifest?.client_reference;
+  const clientReference = read.manifest?.client_reference ?? read.echo?.client_reference;
   const created = await deps.statuses.create(
     rejectedStatus({
       requestId,
       deliveryId: input.deliveryId,
       error: error.toInfo(),
       clientReference,
+      // The ETag tells a later upload under this id from a redelivery of this one (reject-upload.ts).
+      manifestEtag: read.etag ?? input.etag,
       now: deps.now(),
     }),
   );
   if (!created) return 'claimed-elsewhere';
-  await publishRejection(ctx, error.toInfo(), clientReference, manifest);
+  await publishRejection(ctx, error.toInfo(), clientReference, read);
   return 'rejected';
 }

@@ -1,19 +1,26 @@
 /**
  * A request that already has a status: an earlier delivery claimed it. Finish what that delivery
- * left undone (a work message not sent, an event not published), or acknowledge a duplicate.
+ * left undone (a work message not sent, an event not published), or acknowledge a duplicate. An upload
+ * of another manifest under the same id is not a duplicate: it is rejected on its own (reject-upload.ts).
  */
 import { TransientError } from '../../contracts/errors.js';
 import { failureEvent } from '../../contracts/lifecycle/completion-event.js';
 import { publishTerminalEvent } from '../../contracts/lifecycle/terminal-event.js';
 import { fail, isUnsent } from '../../contracts/lifecycle/transitions.js';
-import { type Manifest, resolveSeed } from '../../contracts/manifest.js';
+import { resolveSeed } from '../../contracts/manifest.js';
 import { METRIC_NAMES } from '../../contracts/metrics.js';
 import type { StatusRecord } from '../../contracts/ports.js';
 import { countMetric } from '../observability.js';
 import { enqueueWork, takeOverClaim } from './claim-request.js';
 import type { DispatchContext, DispatchResult } from './dispatch-context.js';
 import { publishRejection } from './reject-request.js';
-import { tryReadManifest, type ValidRequest, validateRequest } from './validate-request.js';
+import { isReusedUpload, rejectReusedUpload } from './reject-upload.js';
+import {
+  type ManifestForEvent,
+  tryReadManifest,
+  type ValidRequest,
+  validateRequest,
+} from './validate-request.js';
 
 function duplicate(ctx: DispatchContext, record: StatusRecord): DispatchResult {
   ctx.log.info('duplicate event: request already claimed', {
@@ -39,8 +46,14 @@ async function validateClaimed(ctx: DispatchContext): Promise<ValidRequest | und
     fail({ error: info, now: deps.now(), only: isUnsent }),
   );
   if (failed !== undefined) {
-    const { manifest } = validation;
-    const event = failureEvent({ status: 'failed', requestId, bucket: deps.bucket, error: info, manifest });
+    const event = failureEvent({
+      status: 'failed',
+      requestId,
+      bucket: deps.bucket,
+      error: info,
+      manifest: validation.manifest,
+      echo: validation.echo,
+    });
     await publishTerminalEvent(deps, event, { owner: input.attemptId, leaseMs: deps.leaseMs });
     log.warn('claimed request failed: its input went bad before the work message was sent', {
       error_code: info.code,
@@ -69,14 +82,19 @@ async function finishClaim(ctx: DispatchContext, record: StatusRecord): Promise<
   return 'accepted';
 }
 
-export async function resumeRequest(ctx: DispatchContext, manifest?: Manifest): Promise<DispatchResult> {
+export async function resumeRequest(ctx: DispatchContext, read?: ManifestForEvent): Promise<DispatchResult> {
   const { deps, input, requestId } = ctx;
   const record = await deps.statuses.read(requestId);
   if (record === undefined) throw new TransientError(`status of ${requestId} vanished after a lost claim`);
   const { status } = record;
+  if (status.claimed_by !== input.deliveryId && isReusedUpload(status, input.etag)) {
+    const upload = { key: input.key, etag: input.etag, attemptId: input.attemptId };
+    const outcome = await rejectReusedUpload(deps, status, upload);
+    return outcome === 'published' ? 'rejected' : duplicate(ctx, record);
+  }
   if (status.state === 'rejected' && status.error !== undefined) {
-    const parsed = manifest ?? (await tryReadManifest(deps.objects, requestId))?.manifest;
-    const outcome = await publishRejection(ctx, status.error, status.client_reference, parsed);
+    const manifest = read ?? (await tryReadManifest(deps.objects, requestId));
+    const outcome = await publishRejection(ctx, status.error, status.client_reference, manifest);
     return outcome === 'published' ? 'rejected' : duplicate(ctx, record);
   }
   if (status.state === 'failed' && status.error !== undefined && status.claimed_by === input.deliveryId) {

@@ -27,6 +27,7 @@ import {
   type ParsedManifest,
   parseManifest,
 } from '../../contracts/manifest.js';
+import { echoManifest, type ManifestEcho } from '../../contracts/manifest-echo.js';
 import type { ObjectStore } from '../../contracts/ports.js';
 
 export interface CheckedImage {
@@ -51,11 +52,11 @@ export interface ValidRequest {
 
 const EXTENSIONS = { png: 'png', jpeg: 'jpg', webp: 'webp' } as const;
 
-/** Reads the manifest, refusing one over the legacy cap before downloading it. */
-export async function readManifest(
+/** The manifest object as uploaded, refusing one over the legacy cap before downloading it. */
+export async function readManifestObject(
   objects: ObjectStore,
   requestId: string,
-): Promise<{ parsed: ParsedManifest; etag: string }> {
+): Promise<{ body: Uint8Array; etag: string }> {
   const key = requestKeys(requestId).manifest;
   const head = await objects.head(key);
   if (head === undefined) throw new ManifestMissingError(`${key} does not exist (deleted after upload?)`);
@@ -69,7 +70,7 @@ export async function readManifest(
   }
   const object = await objects.get(key);
   if (object === undefined) throw new ManifestMissingError(`${key} does not exist (deleted after upload?)`);
-  return { parsed: parseManifest(object.body), etag: object.etag };
+  return { body: object.body, etag: object.etag };
 }
 
 async function checkStoredImage(objects: ObjectStore, key: string, label: string): Promise<CheckedImage> {
@@ -152,34 +153,56 @@ export async function checkImages(
   return { start, end, geometry: computeGeometry(start.info, manifest) };
 }
 
-/** The parsed manifest if it can be read and is valid, for the parameters of a rejected event. */
-export async function tryReadManifest(
-  objects: ObjectStore,
-  requestId: string,
-): Promise<ParsedManifest | undefined> {
+/** What a rejected or failed event can echo of the manifest: all of it when valid, else what reads. */
+export interface ManifestForEvent {
+  manifest?: Manifest;
+  echo?: ManifestEcho;
+  /** The ETag of the manifest read, when there was one to read. */
+  etag?: string;
+}
+
+/** The manifest as far as it can be read, for an event's client_reference and parameters. */
+export async function tryReadManifest(objects: ObjectStore, requestId: string): Promise<ManifestForEvent> {
+  let object: { body: Uint8Array; etag: string };
   try {
-    return (await readManifest(objects, requestId)).parsed;
+    object = await readManifestObject(objects, requestId);
   } catch (error) {
-    if (isHeritageError(error)) return undefined;
+    if (isHeritageError(error)) return {};
     throw error;
+  }
+  try {
+    return { manifest: parseManifest(object.body).manifest, etag: object.etag };
+  } catch (error) {
+    if (!isHeritageError(error)) throw error;
+    const echo = echoManifest(object.body);
+    return { ...(echo === undefined ? {} : { echo }), etag: object.etag };
   }
 }
 
 export type Validation =
   | { valid: true; request: ValidRequest }
-  /** Bad input: `manifest` is there when the manifest itself was fine, for the event's parameters. */
-  | { valid: false; error: HeritageError; manifest?: Manifest };
+  /** Bad input, with what an event can echo of the manifest (`manifest` when it was itself fine). */
+  | ({ valid: false; error: HeritageError } & ManifestForEvent);
 
 /** Everything a request brings, checked. Bad input is returned; AWS failures are thrown. */
 export async function validateRequest(objects: ObjectStore, requestId: string): Promise<Validation> {
+  let object: { body: Uint8Array; etag: string } | undefined;
   let manifest: Manifest | undefined;
   try {
-    const { parsed, etag } = await readManifest(objects, requestId);
+    object = await readManifestObject(objects, requestId);
+    const parsed = parseManifest(object.body);
     manifest = parsed.manifest;
     const images = await checkImages(objects, requestId, parsed);
-    return { valid: true, request: { requestId, parsed, manifestEtag: etag, ...images } };
+    return { valid: true, request: { requestId, parsed, manifestEtag: object.etag, ...images } };
   } catch (error) {
     if (!isHeritageError(error) || error.retryable) throw error;
-    return { valid: false, error, ...(manifest === undefined ? {} : { manifest }) };
+    const echo = manifest === undefined && object !== undefined ? echoManifest(object.body) : undefined;
+    return {
+      valid: false,
+      error,
+      ...(manifest === undefined ? {} : { manifest }),
+      ...(echo === undefined ? {} : { echo }),
+      ...(object === undefined ? {} : { etag: object.etag }),
+    };
   }
 }

@@ -28,8 +28,8 @@ export const REQUEST_FAULTS = {
   'duplicate-x2': { expect: 'succeeded' },
   /** The manifest notification arrives three times, concurrently. */
   'duplicate-x3': { expect: 'succeeded' },
-  /** The client uploads the manifest again while its request runs. */
-  'manifest-replaced': { expect: 'succeeded' },
+  /** The client uploads another manifest while its request runs: that upload is rejected on its own. */
+  'manifest-replaced': { expect: 'succeeded', reusedUploads: 1 },
   /** The manifest asks for a frame_length that is not 4n+1: dispatch rejects it, no worker sees it. */
   'bad-manifest': { expect: 'rejected', code: 'MANIFEST_INVALID' },
 } as const satisfies Record<
@@ -41,6 +41,8 @@ export const REQUEST_FAULTS = {
     minAttempts?: number;
     /** An error code the worker must have logged for the request (a retried failure has no event). */
     logged?: string;
+    /** Uploads under the request's id that must each get one REQUEST_ID_REUSED event (default none). */
+    reusedUploads?: number;
   }
 >;
 

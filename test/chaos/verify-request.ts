@@ -1,10 +1,11 @@
 /**
  * The promises of docs/reliability.md, checked for one request after a drill: exactly one terminal event, a
- * status that agrees with it, and outputs that match the outcome.
+ * status that agrees with it, and outputs that match the outcome. An upload over its id in the
+ * meantime gets its own `heritage.upload.rejected` event, which is not the request's.
  */
 import sharp from 'sharp';
 import type { LocalStack } from '../../cli/local/local-stack.js';
-import type { CompletionEvent } from '../../contracts/event.js';
+import { type CompletionEvent, UPLOAD_REJECTED_TYPE } from '../../contracts/event.js';
 import { requestKeys } from '../../contracts/keys.js';
 import { ResultSchema } from '../../contracts/result.js';
 import { type PlannedRequest, REQUEST_FAULTS } from './chaos-plan.js';
@@ -54,12 +55,22 @@ async function checkOutputs(stack: LocalStack, event: CompletionEvent, problems:
 export async function verifyRequest(
   stack: LocalStack,
   planned: PlannedRequest,
-  events: CompletionEvent[],
+  published: CompletionEvent[],
   workerLogs: string[],
 ): Promise<RequestVerdict> {
   const problems: string[] = [];
   const record = await stack.statuses.read(planned.requestId);
   const state = record?.status.state;
+  const events = published.filter((event) => event.type !== UPLOAD_REJECTED_TYPE);
+  const reused = published.filter((event) => event.type === UPLOAD_REJECTED_TYPE);
+  const expectedReused: number =
+    (REQUEST_FAULTS[planned.fault] as { reusedUploads?: number }).reusedUploads ?? 0;
+  if (reused.length !== expectedReused) {
+    problems.push(`${reused.length} upload rejections, expected ${expectedReused}`);
+  }
+  if (reused.some((event) => event.error?.code !== 'REQUEST_ID_REUSED')) {
+    problems.push('an upload rejection without REQUEST_ID_REUSED');
+  }
   const [event] = events;
   if (events.length === 0) problems.push('lost: no terminal event');
   if (events.length > 1) problems.push(`duplicate: ${events.length} terminal events`);

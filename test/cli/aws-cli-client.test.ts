@@ -44,14 +44,14 @@ describe.runIf(awsInstalled || inCi)('the AWS CLI as a client of `heritage local
       let stdout = '';
       child.stdout.on('data', (chunk: Buffer) => {
         stdout += chunk.toString();
-        let document: (LocalUp & { ok?: false; error?: { message: string } }) | undefined;
+        let document: { ok: boolean; result: LocalUp; error: { message: string } | null } | undefined;
         try {
           document = JSON.parse(stdout);
         } catch {
           return; // The JSON document is not complete yet.
         }
         if (document?.ok === false) reject(new Error(`local up failed: ${document.error?.message}`));
-        else if (document !== undefined) resolve(document);
+        else if (document !== undefined) resolve(document.result);
       });
       child.once('exit', (code) => reject(new Error(`local up exited with ${code}: ${stderr}`)));
     });
@@ -88,8 +88,8 @@ describe.runIf(awsInstalled || inCi)('the AWS CLI as a client of `heritage local
 
   it('uploads a pair and a manifest with `aws s3 cp` and receives the succeeded event', async () => {
     // Prepare: a queue subscribed to the completions topic, as any client of the cloud stack would make.
-    // The queue is made and read with the SDK: the AWS CLI in Debian 12 (2.9) still speaks SQS's query
-    // protocol, which the emulator does not serve; its S3 and SNS commands are used as they are.
+    // The queue is made and read with the SDK, the subscription with the AWS CLI; the README walkthrough
+    // test drives the CLI's own sqs commands.
     const sqs = localAwsClients(stack.endpoint).sqs;
     const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'aws-cli-events' }))).QueueUrl ?? '';
     const queueArn =

@@ -39,7 +39,17 @@ describe('heritage submit: argument errors', () => {
     {
       why: 'an unknown flag',
       args: () => [start, end, '--colour', 'red'],
-      message: "Unknown option '--colour'",
+      message: 'unknown option --colour',
+    },
+    {
+      why: 'a mistyped flag, naming the one it resembles',
+      args: () => [start, end, '--frame', '33'],
+      message: 'unknown option --frame (did you mean --frames?)',
+    },
+    {
+      why: 'a flag without its value',
+      args: () => [start, end, '--frames'],
+      message: '--frames needs a value',
     },
     { why: 'a missing end image', args: () => [start], message: 'expected <start-image> <end-image>' },
     {
@@ -94,18 +104,46 @@ describe('heritage submit: argument errors', () => {
       expect(run.code).toBe(3);
       expect(run.stderr).toContain(code);
       expect(run.stderr).toContain(message);
-      expect(JSON.parse(run.stdout)).toMatchObject({ ok: false, exit_code: 3, error: { code } });
+      expect(JSON.parse(run.stdout)).toMatchObject({
+        ok: false,
+        exit_code: 3,
+        command: 'submit',
+        result: null,
+        error: { code },
+      });
+      expect(run.stderr.split(code)).toHaveLength(2);
       expect(await keysInBucket()).toEqual([]);
     },
   );
 
-  it('refuses an unknown command with exit 2', async () => {
+  it('refuses an unknown command with exit 2, naming the one it resembles', async () => {
     // Act
     const run = await runCli(['sumbit', start, end]);
 
     // Assess
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain("unknown command 'sumbit");
+    expect(run.stderr).toContain("unknown command 'sumbit' (did you mean 'submit'?)");
+  });
+
+  it('refuses an id that already has a request before it uploads anything', async () => {
+    // Prepare: a request under the id, as dispatch leaves it.
+    const now = new Date().toISOString();
+    await aws.statuses.create({
+      version: 1,
+      request_id: 'args-used',
+      state: 'succeeded',
+      created_at: now,
+      updated_at: now,
+    });
+
+    // Act
+    const run = await submit(start, end, '--id', 'args-used', '--json');
+
+    // Assess
+    expect(run.code).toBe(3);
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: false, error: { code: 'REQUEST_ID_REUSED' } });
+    expect(run.stderr).toContain('single-use: leave out --id for a fresh one');
+    expect((await keysInBucket()).filter((key) => key.startsWith('inbox/args-used/'))).toEqual([]);
   });
 
   it('uploads the images, then the manifest, when the arguments are valid', async () => {
@@ -124,12 +162,13 @@ describe('heritage submit: argument errors', () => {
 
     // Assess
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, exit_code: 0, command: 'submit', error: null });
+    expect(JSON.parse(run.stdout).result).toMatchObject({
       request_id: 'args-ok-1',
       bucket: aws.bucket,
       expected: { frames: 33, width: 848, height: 480, fps: 32 },
     });
-    expect((await keysInBucket()).sort()).toEqual([
+    expect((await keysInBucket()).filter((key) => key.startsWith('inbox/')).sort()).toEqual([
       'inbox/args-ok-1/end.png',
       'inbox/args-ok-1/manifest.json',
       'inbox/args-ok-1/start.png',
@@ -142,5 +181,59 @@ describe('heritage submit: argument errors', () => {
       resolution: 480,
       frame_length: 17,
     });
+  });
+});
+
+describe('heritage: help, version and the Node it runs on', () => {
+  it.each([
+    'submit',
+    'status',
+    'wait',
+    'fetch',
+    'validate',
+    'demo',
+    'local up',
+    'local',
+    'gpu-smoke',
+    'models sync',
+    'models',
+  ])('prints the options of %s with --help, and exits 0', async (name) => {
+    // Prepare
+    const command = name.split(' ');
+
+    // Act
+    const run = await runCli([...command, '--help']);
+    const asHelp = await runCli(['help', ...command]);
+
+    // Assess
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^heritage ${command[0]}`));
+    expect(asHelp.stdout).toBe(run.stdout);
+  });
+
+  it('prints its version', async () => {
+    // Act
+    const run = await runCli(['--version']);
+
+    // Assess
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^heritage \d+\.\d+\.\d+\n$/);
+  });
+
+  it('refuses a Node older than it needs in one line naming the version and npx heritage', async () => {
+    // Prepare: this Node, claiming to be Node 20, as a system Node would be.
+    const claim20 = `data:text/javascript,${encodeURIComponent(
+      "Object.defineProperty(process, 'versions', { value: { ...process.versions, node: '20.19.0' } });",
+    )}`;
+
+    // Act
+    const run = await runCli(['status', 'my-first'], { nodeOptions: ['--import', claim20] });
+
+    // Assess
+    expect(run.code).toBe(4);
+    expect(run.stderr).toBe(
+      'heritage needs Node 22.5 or later, this is Node 20.19.0: run npx heritage status my-first, ' +
+        'which uses the Node that npm ci installed\n',
+    );
   });
 });

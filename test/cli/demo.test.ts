@@ -66,7 +66,7 @@ describe('heritage demo', () => {
       // Assess
       expect(run.stderr).not.toContain('heritage: ');
       expect(run.code).toBe(0);
-      const summary = JSON.parse(run.stdout) as {
+      const summary = JSON.parse(run.stdout).result as {
         request_id: string;
         out: string;
         notice: string | null;

@@ -212,16 +212,25 @@ describe('heritage models sync', () => {
     await expect(metadataOf('wrong/vae/vae.safetensors')).rejects.toMatchObject({ name: 'NotFound' });
   });
 
-  it('is a usage error (exit 2) without a model bucket', async () => {
+  it("mirrors into the local stack's model bucket when no bucket is named", async () => {
     // Prepare
-    const manifest = await writeManifest('nobucket.json', []);
+    const manifest = await writeManifest('nobucket.json', [
+      {
+        name: 'vae.safetensors',
+        folder: 'vae',
+        url: `${source.origin}/vae.safetensors`,
+        sha256: null,
+        bytes: null,
+      },
+    ]);
 
     // Act
-    const result = await sync(manifest, 'none', { MODEL_BUCKET: '' });
+    const result = await sync(manifest, 'local', { MODEL_BUCKET: '' });
 
     // Assess
-    expect(result.code).toBe(2);
-    expect(result.output).toContain('needs --bucket or MODEL_BUCKET');
+    expect(result.code).toBe(0);
+    expect(result.output).toContain(`to s3://${emulator.modelBucket}/local (from the local stack)`);
+    expect(await metadataOf('local/vae/vae.safetensors')).toEqual({ sha256: sha256Of(vae) });
   });
 
   it('never prints the token, even when the source echoes it back in an error', async () => {

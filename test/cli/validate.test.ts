@@ -44,7 +44,7 @@ describe('heritage validate (offline)', () => {
 
     // Assess
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({
+    expect(JSON.parse(run.stdout).result).toMatchObject({
       valid: true,
       format: 'v1',
       images: { start: { format: 'png', width: 832, height: 480 }, end: { format: 'jpeg' } },
@@ -99,7 +99,10 @@ describe('heritage validate (offline)', () => {
 
     // Assess
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ format: 'runpod', geometry: { width: 640, height: 640 } });
+    expect(JSON.parse(run.stdout).result).toMatchObject({
+      format: 'runpod',
+      geometry: { width: 640, height: 640 },
+    });
   });
 
   it('reports a manifest file that does not exist as MANIFEST_MISSING', async () => {

@@ -132,6 +132,37 @@ describe('dispatch against bad actors', () => {
     expect(await emulator.statuses.read('victim')).toBeUndefined();
   });
 
+  it.each([['inbox/a b/manifest.json'], ['inbox/../manifest.json'], ['inbox/a..b/manifest.json']])(
+    'answers a manifest under the invalid id in %s with one event under a derived id, reading nothing',
+    async (key) => {
+      // Prepare
+      await emulator.objects.put(key, JSON.stringify({ client_reference: 'x' }), {
+        contentType: 'application/json',
+      });
+      const touches: Touch[] = [];
+
+      // Act: the event arrives twice.
+      await dispatch(key, touches);
+      await dispatch(key, touches);
+
+      // Assess
+      const published = (await events.drain()).filter((event) => event.error?.details?.key === key);
+      expect(published).toHaveLength(1);
+      expect(published[0]).toMatchObject({
+        type: 'heritage.upload.rejected',
+        status: 'rejected',
+        client_reference: null,
+        parameters: null,
+        error: { code: 'REQUEST_ID_INVALID', details: { rule: expect.stringContaining('1-64 characters') } },
+      });
+      const derived = published[0]?.request_id ?? '';
+      expect(derived).toMatch(/^invalid-id-[0-9a-f]{16}$/);
+      const outbox = new RegExp(`^requests/${derived}/rejected-uploads/[A-Za-z0-9-]+\\.(json|published)$`);
+      expect(touches.length).toBeGreaterThan(0);
+      expect(touches.filter((t) => !outbox.test(t.key))).toEqual([]);
+    },
+  );
+
   it("refuses a manifest that names another request's images", async () => {
     // Prepare
     const victim = newId();

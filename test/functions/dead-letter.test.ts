@@ -242,9 +242,12 @@ describe('dead-letter', () => {
 });
 
 describe('dead-letter, for intake messages dispatch never got through', () => {
-  async function intakeDeadLetters(key: string) {
+  async function intakeDeadLetters(key: string, etag?: string) {
     await emulator.sqs.send(
-      new SendMessageCommand({ QueueUrl: emulator.intakeQueueUrl, MessageBody: intakeRecord(key).body }),
+      new SendMessageCommand({
+        QueueUrl: emulator.intakeQueueUrl,
+        MessageBody: intakeRecord(key, etag === undefined ? {} : { etag }).body,
+      }),
     );
     await crashUntilDeadLettered(emulator.sqs, emulator.intakeQueueUrl);
     return (await receiveAll(emulator.sqs, emulator.intakeDlqUrl)).map((letter) =>
@@ -301,6 +304,36 @@ describe('dead-letter, for intake messages dispatch never got through', () => {
 
     // Assess
     expect((await eventsFor(id)).map((event) => event.error?.code)).toEqual(['RETRIES_EXHAUSTED']);
+  });
+
+  it('rejects a manifest uploaded over a claimed id as REQUEST_ID_REUSED, leaving the claim alone', async () => {
+    // Prepare: a claim not yet enqueued, then another manifest under its id whose dispatch kept failing.
+    ids += 1;
+    const id = `intake-${ids}`;
+    const key = await putRequest(emulator.objects, id);
+    const now = new Date().toISOString();
+    const claim = {
+      version: 1 as const,
+      request_id: id,
+      state: 'queued' as const,
+      created_at: now,
+      updated_at: now,
+      seed: 9,
+      manifest_etag: (await emulator.objects.head(key))?.etag ?? '',
+      claimed_by: 'the-first-upload',
+    };
+    await emulator.statuses.create(claim);
+    await putRequest(emulator.objects, id, { steps: 12 });
+    const letters = await intakeDeadLetters(key, (await emulator.objects.head(key))?.etag);
+
+    // Act
+    await processDeadLetters(deadLetterDeps(), sqsEvent(...letters));
+
+    // Assess
+    expect((await eventsFor(id)).map((event) => [event.type, event.error?.code])).toEqual([
+      ['heritage.upload.rejected', 'REQUEST_ID_REUSED'],
+    ]);
+    expect((await emulator.statuses.read(id))?.status).toEqual(claim);
   });
 
   it('leaves a request whose work message went out to its worker', async () => {

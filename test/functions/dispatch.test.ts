@@ -146,20 +146,90 @@ describe('dispatch', () => {
     );
   });
 
-  it('does not run a re-uploaded manifest a second time', async () => {
+  it('treats a repeat of the event of the manifest it ran as a duplicate, even after a re-upload', async () => {
     // Prepare
     const id = newId();
     const key = await putRequest(emulator.objects, id, { steps: 8 });
+    const etag = (await emulator.objects.head(key))?.etag;
     const deps = intakeDeps(emulator, batch);
-    await processIntake(deps, sqsEvent(intakeRecord(key)));
+    await processIntake(deps, sqsEvent(intakeRecord(key, { etag })));
     await putManifest(emulator.objects, id, { steps: 12 });
 
     // Act
-    const response = await processIntake(deps, sqsEvent(intakeRecord(key)));
+    const response = await processIntake(deps, sqsEvent(intakeRecord(key, { etag })));
 
     // Assess
     expect(response.batchItemFailures).toEqual([]);
     expect((await workMessages()).map((message) => message.manifest.steps)).toEqual([8]);
+    expect(await eventsFor(id)).toEqual([]);
+  });
+
+  it('rejects a new manifest uploaded over a used id with REQUEST_ID_REUSED and leaves the request as it was', async () => {
+    // Prepare
+    const id = newId();
+    const key = await putRequest(emulator.objects, id, { steps: 8, client_reference: 'first' });
+    const deps = intakeDeps(emulator, batch);
+    await processIntake(
+      deps,
+      sqsEvent(intakeRecord(key, { etag: (await emulator.objects.head(key))?.etag })),
+    );
+    const before = await emulator.statuses.read(id);
+    await putManifest(emulator.objects, id, { steps: 12, frame_length: 33, client_reference: 'second' });
+    const reupload = (await emulator.objects.head(key))?.etag;
+
+    // Act
+    const response = await processIntake(deps, sqsEvent(intakeRecord(key, { etag: reupload })));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect((await workMessages()).map((message) => message.manifest.steps)).toEqual([8]);
+    expect(await emulator.statuses.read(id)).toEqual(before);
+    expect(await emulator.objects.head(`requests/${id}/event.json`)).toBeUndefined();
+    const published = await eventsFor(id);
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({
+      type: 'heritage.upload.rejected',
+      status: 'rejected',
+      request_id: id,
+      client_reference: 'second',
+      parameters: { steps: 12, frame_length: 33 },
+      error: {
+        code: 'REQUEST_ID_REUSED',
+        retryable: false,
+        details: { manifest_key: key, manifest_etag: reupload?.replaceAll('"', ''), request_state: 'queued' },
+      },
+    });
+    expect(published[0]?.error?.message).toContain('single-use');
+  });
+
+  it('publishes the REQUEST_ID_REUSED rejection of one upload once, however often its event repeats', async () => {
+    // Prepare: the first request was itself rejected, then a fixed manifest went up under the same id.
+    const id = newId();
+    await putImages(emulator.objects, id);
+    const key = await putManifest(emulator.objects, id, { frame_length: 66 });
+    const deps = intakeDeps(emulator, batch);
+    await processIntake(
+      deps,
+      sqsEvent(intakeRecord(key, { etag: (await emulator.objects.head(key))?.etag })),
+    );
+    await putManifest(emulator.objects, id, { frame_length: 65 });
+    const reupload = intakeRecord(key, { etag: (await emulator.objects.head(key))?.etag });
+
+    // Act: SQS delivers the same message twice, and S3 sends the event twice.
+    await processIntake(deps, sqsEvent(reupload, { ...reupload, messageId: 'another-copy' }));
+    await processIntake(deps, sqsEvent(reupload));
+
+    // Assess
+    const published = await eventsFor(id);
+    expect(published.map((event) => [event.type, event.error?.code])).toEqual([
+      ['heritage.request.rejected', 'MANIFEST_INVALID'],
+      ['heritage.upload.rejected', 'REQUEST_ID_REUSED'],
+    ]);
+    expect((await emulator.statuses.read(id))?.status).toMatchObject({
+      state: 'rejected',
+      error: { code: 'MANIFEST_INVALID' },
+    });
+    expect(await workMessages()).toEqual([]);
   });
 
   it('waits for images uploaded after the manifest by letting SQS redeliver, then accepts', async () => {
@@ -249,13 +319,39 @@ describe('dispatch', () => {
     expect(published).toHaveLength(1);
     expect(published[0]).toMatchObject({
       status: 'rejected',
-      parameters: null,
+      parameters: { steps: 8, resolution: 640, frame_length: 64, seed: 0, interpolation: 2 },
       error: { code: 'MANIFEST_INVALID' },
     });
     expect(published[0]?.error?.message).toContain('did you mean "steps"');
     expect(published[0]?.error?.message).toContain('nearest valid: 61 or 65');
     expect(await workMessages()).toEqual([]);
     expect(batch.submitted).toEqual([]);
+  });
+
+  it('echoes client_reference and every parameter it could read in a rejected event', async () => {
+    // Prepare
+    const id = newId();
+    await putImages(emulator.objects, id);
+    const key = await putManifest(emulator.objects, id, {
+      client_reference: 'order-77',
+      resolution: 500,
+      steps: 'eight',
+      seed: 77,
+    });
+
+    // Act
+    await processIntake(intakeDeps(emulator, batch), sqsEvent(intakeRecord(key)));
+
+    // Assess
+    const [event] = await eventsFor(id);
+    expect(event).toMatchObject({
+      type: 'heritage.request.rejected',
+      client_reference: 'order-77',
+      parameters: { resolution: 500, frame_length: 65, seed: 77, interpolation: 2 },
+      error: { code: 'MANIFEST_INVALID' },
+    });
+    expect(event?.parameters).not.toHaveProperty('steps');
+    expect((await emulator.statuses.read(id))?.status.client_reference).toBe('order-77');
   });
 
   it('rejects a manifest that is not JSON with MANIFEST_NOT_JSON', async () => {

@@ -8,10 +8,16 @@ function fixtureBody(): string {
 }
 
 describe('readS3Event', () => {
-  it('reads the bucket and key of an S3 ObjectCreated notification', () => {
+  it('reads the bucket, key and ETag of an S3 ObjectCreated notification', () => {
     expect(readS3Event(fixtureBody())).toEqual({
       kind: 'objects',
-      objects: [{ bucket: 'heritage-requests', key: 'inbox/req-0001/manifest.json' }],
+      objects: [
+        {
+          bucket: 'heritage-requests',
+          key: 'inbox/req-0001/manifest.json',
+          etag: '0123456789abcdef0123456789abcdef',
+        },
+      ],
     });
   });
 

@@ -17,10 +17,10 @@ export interface CliRun {
 
 export function runCli(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number; nodeOptions?: string[] } = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [CLI_BIN, ...args], {
+    const child = spawn(NODE, [...(options.nodeOptions ?? []), CLI_BIN, ...args], {
       cwd: options.cwd ?? REPO_ROOT,
       env: { ...process.env, AWS_ENDPOINT_URL: '', HERITAGE_ENDPOINT: '', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -17,6 +17,11 @@ export interface IntakeRecordOptions {
   messageId?: string;
   receiveCount?: number;
   bucket?: string;
+  /**
+   * The uploaded manifest's ETag, as S3 puts it in the event. Left out, the event names no ETag, and
+   * dispatch cannot tell one upload of the key from another (every event is then a duplicate).
+   */
+  etag?: string;
 }
 
 let sequence = 0;
@@ -26,11 +31,17 @@ export function intakeRecord(key: string, options: IntakeRecordOptions = {}): SQ
   const template = readEventFixture<SQSEvent>('sqs-s3-object-created.json').Records[0];
   if (template === undefined) throw new Error('fixture has no record');
   const notification = JSON.parse(template.body) as {
-    Records: { s3: { bucket: { name: string }; object: { key: string } } }[];
+    Records: {
+      s3: { bucket: { name: string }; object: { key: string; eTag?: string; sequencer?: string } };
+    }[];
   };
   for (const record of notification.Records) {
-    record.s3.object.key = encodeS3Key(key);
+    const { object } = record.s3;
+    object.key = encodeS3Key(key);
     if (options.bucket !== undefined) record.s3.bucket.name = options.bucket;
+    delete object.eTag;
+    delete object.sequencer;
+    if (options.etag !== undefined) object.eTag = options.etag.replaceAll('"', '');
   }
   sequence += 1;
   return {
