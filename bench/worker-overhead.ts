@@ -13,9 +13,9 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store.js';
 import { SnsEventPublisher } from '../adapters/aws/sns-event-publisher.js';
 import { SqsWorkQueue } from '../adapters/aws/sqs-work-queue.js';
+import { SharedRequestAccess } from '../adapters/local/shared-request-access.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../cli/local/local-aws.js';
 import { requestKeys } from '../contracts/keys.js';
-import { ObjectStatusStore } from '../contracts/lifecycle/status-store.js';
 import { ManifestSchema } from '../contracts/manifest.js';
 import type { WorkMessage } from '../contracts/work-message.js';
 import type { FrameEngine } from '../gpu-container/worker/engine.js';
@@ -52,10 +52,9 @@ function depsFor(remote: RemoteS3, engine: FrameEngine, workDir: string): RunJob
   const common = { endpoint: remote.modelEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   const store = new S3ObjectStore(new S3Client({ ...common, forcePathStyle: true }), remote.bucket);
   return {
-    store,
+    requests: new SharedRequestAccess(store),
     queue: new SqsWorkQueue(new SQSClient(common), remote.workQueueUrl),
     events: new SnsEventPublisher(new SNSClient(common), remote.topicArn),
-    statuses: new ObjectStatusStore(store),
     engine,
     log: silentLog,
     ffmpegPath: resolveFfmpegPath(),
@@ -69,10 +68,11 @@ function depsFor(remote: RemoteS3, engine: FrameEngine, workDir: string): RunJob
 
 async function seed(deps: RunJobDeps, remote: RemoteS3, id: string, frames: string[], video: boolean) {
   const keys = requestKeys(id);
-  await deps.store.put(keys.inboxObject('start.png'), await readFile(frames[0] ?? ''));
-  await deps.store.put(keys.inboxObject('end.png'), await readFile(frames.at(-1) ?? ''));
+  const { store, statuses } = deps.requests.forRequest(id);
+  await store.put(keys.inboxObject('start.png'), await readFile(frames[0] ?? ''));
+  await store.put(keys.inboxObject('end.png'), await readFile(frames.at(-1) ?? ''));
   const now = new Date().toISOString();
-  await deps.statuses.create({
+  await statuses.create({
     version: 1,
     request_id: id,
     state: 'queued',

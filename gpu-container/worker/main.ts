@@ -8,11 +8,14 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { STSClient } from '@aws-sdk/client-sts';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store.js';
 import { SnsEventPublisher } from '../../adapters/aws/sns-event-publisher.js';
 import { SqsWorkQueue } from '../../adapters/aws/sqs-work-queue.js';
+import { StsRequestAccess } from '../../adapters/aws/sts-request-access.js';
+import { SharedRequestAccess } from '../../adapters/local/shared-request-access.js';
 import { isHeritageError } from '../../contracts/errors.js';
-import { ObjectStatusStore } from '../../contracts/lifecycle/status-store.js';
+import type { RequestAccess } from '../../contracts/ports.js';
 import { loadWorkerConfig, type WorkerConfig } from './config.js';
 import type { FrameEngine } from './engine.js';
 import { resolveFfmpegPath } from './ffmpeg.js';
@@ -38,6 +41,20 @@ function workerLog(logger: Logger): WorkerLog {
   };
 }
 
+/** Per-request credentials where a role is configured (the cloud); the one shared store otherwise. */
+function requestAccess(config: WorkerConfig, common: { endpoint?: string; region?: string }): RequestAccess {
+  const s3Config = { ...common, forcePathStyle: config.AWS_ENDPOINT_URL !== undefined };
+  if (config.REQUEST_ACCESS_ROLE_ARN === undefined) {
+    return new SharedRequestAccess(new S3ObjectStore(new S3Client(s3Config), config.REQUEST_BUCKET));
+  }
+  return new StsRequestAccess({
+    sts: new STSClient(common),
+    roleArn: config.REQUEST_ACCESS_ROLE_ARN,
+    bucket: config.REQUEST_BUCKET,
+    s3Config,
+  });
+}
+
 function buildDeps(
   config: WorkerConfig,
   engine: FrameEngine,
@@ -48,16 +65,13 @@ function buildDeps(
     ...(config.AWS_ENDPOINT_URL === undefined ? {} : { endpoint: config.AWS_ENDPOINT_URL }),
     ...(config.AWS_REGION === undefined ? {} : { region: config.AWS_REGION }),
   };
-  const s3 = new S3Client({ ...common, forcePathStyle: config.AWS_ENDPOINT_URL !== undefined });
-  const store = new S3ObjectStore(s3, config.REQUEST_BUCKET);
   const visibilitySeconds =
     config.WORK_VISIBILITY_SECONDS ??
     Math.min(config.REQUEST_TIMEOUT_SECONDS + VISIBILITY_MARGIN_SECONDS, SQS_MAX_VISIBILITY_SECONDS);
   return {
-    store,
+    requests: requestAccess(config, common),
     queue: new SqsWorkQueue(new SQSClient(common), config.WORK_QUEUE_URL),
     events: new SnsEventPublisher(new SNSClient(common), config.COMPLETIONS_TOPIC_ARN),
-    statuses: new ObjectStatusStore(store),
     engine,
     log,
     ffmpegPath,

@@ -13,7 +13,8 @@ import type {
   EventPublisher,
   ObjectStore,
   ReceivedMessage,
-  StatusStore,
+  RequestAccess,
+  RequestStores,
   WorkQueue,
 } from '../../contracts/ports.js';
 import { type Result, ResultSchema } from '../../contracts/result.js';
@@ -29,10 +30,10 @@ import { finish, settleFailure, settleRedelivery } from './settle-job.js';
 import { stageInputs } from './stage-inputs.js';
 
 export interface RunJobDeps {
-  store: ObjectStore;
+  /** Each request's stores; in the cloud IAM confines them to that request's prefixes. */
+  requests: RequestAccess;
   queue: WorkQueue;
   events: EventPublisher;
-  statuses: StatusStore;
   engine: FrameEngine;
   log: WorkerLog;
   ffmpegPath: string;
@@ -46,6 +47,9 @@ export interface RunJobDeps {
   progressIntervalMs?: number;
   uploadConcurrency?: number;
 }
+
+/** What one request runs with: the worker's deps and that request's own stores. */
+export type RequestDeps = RunJobDeps & RequestStores;
 
 export type JobOutcome =
   | { kind: 'succeeded'; requestId: string; timingsMs: Record<string, number> }
@@ -88,20 +92,22 @@ async function readResult(store: ObjectStore, key: string): Promise<Result | und
 
 export async function runJob(
   message: ReceivedMessage,
-  deps: RunJobDeps,
+  worker: RunJobDeps,
   shutdown: AbortSignal,
   context: { provisionMs?: number } = {},
 ): Promise<JobOutcome> {
-  const { store, queue, statuses, engine, log } = deps;
   const startedAt = Date.now();
   const work = parseWork(message.body);
   if (work === undefined) {
-    log.error('discarding a message that is not a work message', { message_id: message.id });
-    await queue.delete(message.receiptHandle);
+    worker.log.error('discarding a message that is not a work message', { message_id: message.id });
+    await worker.queue.delete(message.receiptHandle);
     return { kind: 'discarded', reason: 'not a work message' };
   }
   const requestId = work.request_id;
   const keys = requestKeys(requestId);
+  // From here on every read and write goes through this request's stores, settling included.
+  const deps: RequestDeps = { ...worker, ...worker.requests.forRequest(requestId) };
+  const { store, queue, statuses, engine, log } = deps;
 
   const [current, committed] = await Promise.all([statuses.read(requestId), readResult(store, keys.result)]);
   if (current === undefined) {
@@ -224,7 +230,7 @@ export async function runJob(
   return { kind: 'succeeded', requestId, timingsMs: result.timings_ms };
 }
 
-async function cleanUp(deps: RunJobDeps, job: EngineJob | undefined, jobDir: string): Promise<void> {
+async function cleanUp(deps: RequestDeps, job: EngineJob | undefined, jobDir: string): Promise<void> {
   try {
     if (job !== undefined) await deps.engine.cleanup(job);
   } catch (error) {

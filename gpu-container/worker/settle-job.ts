@@ -12,7 +12,7 @@ import type { ReceivedMessage } from '../../contracts/ports.js';
 import type { Result } from '../../contracts/result.js';
 import type { WorkMessage } from '../../contracts/work-message.js';
 import { describeError } from './log.js';
-import type { JobOutcome, RunJobDeps } from './run-job.js';
+import type { JobOutcome, RequestDeps } from './run-job.js';
 
 /**
  * Errors a later attempt can fix: the message is left to come back (the work DLQ catches the last try).
@@ -26,7 +26,7 @@ function shouldRedeliver(error: unknown): boolean {
 const REDELIVERY_BACKOFF_SECONDS = 30;
 const MAX_BACKOFF_SECONDS = 900;
 
-function outbox(deps: RunJobDeps) {
+function outbox(deps: RequestDeps) {
   return { objects: deps.store, events: deps.events, now: () => new Date() };
 }
 
@@ -38,7 +38,7 @@ function succeeded(work: WorkMessage, result: Result) {
   });
 }
 
-function failed(deps: RunJobDeps, work: WorkMessage, error: ErrorInfo, timingsMs: Record<string, number>) {
+function failed(deps: RequestDeps, work: WorkMessage, error: ErrorInfo, timingsMs: Record<string, number>) {
   return failureEvent({
     status: 'failed',
     requestId: work.request_id,
@@ -54,7 +54,7 @@ function failed(deps: RunJobDeps, work: WorkMessage, error: ErrorInfo, timingsMs
  * -> succeeded, through running when a crash left the request queued after its result was written.
  * True when this call made the move (and so owns the completion event).
  */
-async function markSucceeded(deps: RunJobDeps, requestId: string, resultKey: string): Promise<boolean> {
+async function markSucceeded(deps: RequestDeps, requestId: string, resultKey: string): Promise<boolean> {
   const { statuses } = deps;
   if ((await statuses.update(requestId, succeed({ resultKey, now: new Date() }))) !== undefined) return true;
   // Only a request a crash left queued needs the detour through running; the usual path is one write.
@@ -71,7 +71,7 @@ async function markSucceeded(deps: RunJobDeps, requestId: string, resultKey: str
  * and never a second one.
  */
 export async function finish(
-  deps: RunJobDeps,
+  deps: RequestDeps,
   message: ReceivedMessage,
   work: WorkMessage,
   result: Result,
@@ -85,7 +85,7 @@ export async function finish(
 
 /** A redelivery of a finished request: complete an event publication a crash cut short, if any. */
 export async function settleRedelivery(
-  deps: RunJobDeps,
+  deps: RequestDeps,
   message: ReceivedMessage,
   work: WorkMessage,
   status: StatusDocument,
@@ -103,7 +103,7 @@ export async function settleRedelivery(
 
 /** Shutdown releases; a retryable error requeues with a backoff; anything else fails the request. */
 export async function settleFailure(
-  deps: RunJobDeps,
+  deps: RequestDeps,
   message: ReceivedMessage,
   work: WorkMessage,
   error: unknown,

@@ -10,7 +10,9 @@ import { PreviewEngine } from '../../gpu-container/worker/preview/preview-engine
 import { runJob } from '../../gpu-container/worker/run-job.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 import {
+  confinedRequests,
   failingEngine,
+  fixedRequests,
   jobDeps,
   RecordingObjectStore,
   readyFramesEngine,
@@ -52,8 +54,7 @@ describe('runJob with the preview engine', () => {
     const work = await seedRequest(aws, 'ok-1', { video: true, clientReference: 'ref-1' });
     const recording = new RecordingObjectStore(aws.objects);
     const deps = jobDeps(aws, new PreviewEngine(resolveFfmpegPath()), dir, {
-      store: recording,
-      statuses: new ObjectStatusStore(recording),
+      requests: fixedRequests(recording),
     });
     const keys = requestKeys('ok-1');
 
@@ -97,6 +98,43 @@ describe('runJob with the preview engine', () => {
     expect(await aws.workQueue.backlog()).toEqual(before);
   });
 
+  it("runs a request on its own request's stores only, which refuse every other key", async () => {
+    // Prepare
+    const listener = aws.listen();
+    await seedRequest(aws, 'confined-1', { video: true });
+    const requests = confinedRequests(aws.objects);
+    const deps = jobDeps(aws, new PreviewEngine(resolveFfmpegPath()), dir, { requests });
+
+    // Act
+    const outcome = await runJob(await receiveOne(aws), deps, never);
+
+    // Assess
+    expect(outcome.kind).toBe('succeeded');
+    expect(requests.asked).toEqual(['confined-1']);
+    expect(requests.stores.flatMap((store) => store.refused)).toEqual([]);
+    await expect(requests.stores[0]?.get(requestKeys('other-1').status)).rejects.toThrow(/AccessDenied/);
+    const events = await listener.drain();
+    expect(events.map((e) => [e.request_id, e.status])).toEqual([['confined-1', 'succeeded']]);
+  });
+
+  it("fails a request through its own request's stores too: status, outbox and event", async () => {
+    // Prepare
+    const listener = aws.listen();
+    await seedRequest(aws, 'confined-2');
+    const requests = confinedRequests(aws.objects);
+    const engine = failingEngine(new ComfyNodeError('KSamplerAdvanced failed', { details: { node: '12' } }));
+
+    // Act
+    const outcome = await runJob(await receiveOne(aws), jobDeps(aws, engine, dir, { requests }), never);
+
+    // Assess
+    expect(outcome.kind).toBe('failed');
+    expect(requests.stores.flatMap((store) => store.refused)).toEqual([]);
+    expect((await aws.statuses.read('confined-2'))?.status.state).toBe('failed');
+    const events = await listener.drain();
+    expect(events.map((e) => [e.request_id, e.status])).toEqual([['confined-2', 'failed']]);
+  });
+
   it('drops a redelivered message of a finished request without a second event', async () => {
     // Prepare
     const before = await aws.workQueue.backlog();
@@ -128,16 +166,18 @@ describe('runJob when things go wrong', () => {
     const before = await aws.workQueue.backlog();
     const listener = aws.listen();
     await aws.workQueue.send(JSON.stringify({ version: 1, request_id: '../escape' }));
+    const requests = confinedRequests(aws.objects);
 
     // Act
     const outcome = await runJob(
       await receiveOne(aws),
-      jobDeps(aws, failingEngine(new Error('x')), dir),
+      jobDeps(aws, failingEngine(new Error('x')), dir, { requests }),
       never,
     );
 
     // Assess
     expect(outcome).toEqual({ kind: 'discarded', reason: 'not a work message' });
+    expect(requests.asked).toEqual([]);
     expect(await aws.workQueue.backlog()).toEqual(before);
     expect(await listener.drain()).toEqual([]);
   });
@@ -171,7 +211,9 @@ describe('runJob when things go wrong', () => {
     await seedRequest(aws, 'upload-1');
     const keys = requestKeys('upload-1');
     const store = new RecordingObjectStore(aws.objects, (key) => key === keys.frame(5));
-    const deps = jobDeps(aws, new PreviewEngine(resolveFfmpegPath()), dir, { store });
+    const deps = jobDeps(aws, new PreviewEngine(resolveFfmpegPath()), dir, {
+      requests: fixedRequests(store, aws.statuses),
+    });
 
     // Act
     const outcome = await runJob(await receiveOne(aws), deps, never);
@@ -219,8 +261,7 @@ describe('runJob when things go wrong', () => {
       new RecordingObjectStore(aws.objects, (key) => key === keys.status && dying.puts.includes(keys.result)),
     );
     const first = jobDeps(aws, new PreviewEngine(resolveFfmpegPath()), dir, {
-      store: dying,
-      statuses: crashingStatuses,
+      requests: fixedRequests(dying, crashingStatuses),
     });
     await expect(runJob(await receiveOne(aws), first, never)).rejects.toThrow(/injected 503/);
     const listener = aws.listen();
