@@ -10,10 +10,12 @@ import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { WorkerSizing } from '../sizing.js';
 import { LOG_GROUP_KMS_SKIP, skipCheckov } from './checkov.js';
 import { HOST_MODEL_CACHE_DIR, modelCacheUserData } from './model-cache-user-data.js';
+import { RequestAccess } from './request-access.js';
 
 /** Where the model cache appears inside the container (MODEL_CACHE_DIR). */
 export const CONTAINER_MODEL_CACHE_DIR = '/models';
@@ -34,13 +36,17 @@ export interface WorkerFleetProps {
   /** Docker build context of the worker image; its Dockerfile is WORKER_DOCKERFILE inside it. */
   readonly imageContext: string;
   readonly environment: Record<string, string>;
+  /** Reached only through the per-request role (RequestAccess), never with the job role itself. */
+  readonly requestBucket: s3.IBucket;
 }
 
 export class WorkerFleet extends Construct {
   readonly jobQueue: batch.JobQueue;
   readonly jobDefinition: batch.EcsJobDefinition;
-  /** The role the worker container runs as; the stack grants it the queue, buckets and topic. */
+  /** The role the worker container runs as; the stack grants it the queue, model bucket and topic. */
   readonly jobRole: iam.Role;
+  /** What the job role assumes for each request: the request bucket, narrowed per request by session policy. */
+  readonly requestAccess: RequestAccess;
   readonly computeEnvironment: batch.ManagedEc2EcsComputeEnvironment;
 
   constructor(scope: Construct, id: string, props: WorkerFleetProps) {
@@ -124,6 +130,10 @@ export class WorkerFleet extends Construct {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
       description: 'Heritage GPU worker container',
     });
+    this.requestAccess = new RequestAccess(this, 'RequestAccess', {
+      jobRole: this.jobRole,
+      requestBucket: props.requestBucket,
+    });
 
     const image = new DockerImageAsset(this, 'Image', {
       directory: props.imageContext,
@@ -146,6 +156,7 @@ export class WorkerFleet extends Construct {
       environment: {
         AWS_REGION: Stack.of(this).region,
         MODEL_CACHE_DIR: CONTAINER_MODEL_CACHE_DIR,
+        REQUEST_ACCESS_ROLE_ARN: this.requestAccess.role.roleArn,
         ...props.environment,
       },
       linuxParameters: new batch.LinuxParameters(this, 'LinuxParameters', {

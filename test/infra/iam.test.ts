@@ -135,26 +135,83 @@ describe('IAM', () => {
     expect(statementsOf(role).flatMap((s) => asList(s.Action))).not.toContain('batch:SubmitJob');
   });
 
-  it('lets the worker read inbox/ and the model prefix, and write requests/ and outputs/', () => {
+  it('gives the job role nothing on the request bucket, only the right to assume the request-access role', () => {
     // Prepare
     const role = stack.workers.jobRole;
     const { requestBucket, modelBucket } = stack.storage;
+    const statements = statementsOf(role);
 
     // Assess
-    expect(objectActions(role, requestBucket, 'inbox')).toEqual(['s3:GetObject']);
-    expect(objectActions(role, requestBucket, 'requests')).toEqual(['s3:GetObject', 's3:PutObject']);
-    expect(objectActions(role, requestBucket, 'outputs')).toEqual([
-      's3:AbortMultipartUpload',
-      's3:GetObject',
-      's3:PutObject',
-    ]);
+    expect(statements.length).toBeGreaterThan(0);
+    expect(JSON.stringify(statements)).not.toContain(logicalId(requestBucket));
     expect(objectActions(role, modelBucket, 'models')).toEqual(['s3:GetObject']);
-    expect(statementsOf(role)).toContainEqual(
+    expect(statements).toContainEqual(
       expect.objectContaining({
         Action: 's3:ListBucket',
         Condition: { StringLike: { 's3:prefix': ['models/*'] } },
       }),
     );
+    expect(statements.filter((s) => asList(s.Action).some((a) => a.startsWith('sts:')))).toEqual([
+      expect.objectContaining({
+        Action: 'sts:AssumeRole',
+        Resource: { 'Fn::GetAtt': [logicalId(stack.workers.requestAccess.role), 'Arn'] },
+      }),
+    ]);
+  });
+
+  it('lets the request-access role read inbox/, read and write requests/ and outputs/, and list only those', () => {
+    // Prepare
+    const { role } = stack.workers.requestAccess;
+    const bucket = stack.storage.requestBucket;
+
+    // Assess
+    expect(objectActions(role, bucket, 'inbox')).toEqual(['s3:GetObject']);
+    expect(objectActions(role, bucket, 'requests')).toEqual(['s3:GetObject', 's3:PutObject']);
+    expect(objectActions(role, bucket, 'outputs')).toEqual(['s3:GetObject', 's3:PutObject']);
+    expect(statementsOf(role)).toContainEqual(
+      expect.objectContaining({
+        Action: 's3:ListBucket',
+        Resource: { 'Fn::GetAtt': [logicalId(bucket), 'Arn'] },
+        Condition: { StringLike: { 's3:prefix': ['inbox/*', 'requests/*', 'outputs/*'] } },
+      }),
+    );
+    expect(
+      statementsOf(role)
+        .flatMap((s) => asList(s.Action))
+        .filter((a) => !a.startsWith('s3:')),
+    ).toEqual([]);
+  });
+
+  it('lets the job role, and nothing else, assume the request-access role, for at most an hour', () => {
+    // Act
+    const role = resourcesOfType(template, 'AWS::IAM::Role')[logicalId(stack.workers.requestAccess.role)];
+
+    // Assess
+    expect(role?.Properties?.MaxSessionDuration).toBe(3600);
+    expect(role?.Properties?.AssumeRolePolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: 'sts:AssumeRole',
+          Principal: { AWS: { 'Fn::GetAtt': [logicalId(stack.workers.jobRole), 'Arn'] } },
+        },
+      ],
+    });
+  });
+
+  it('hands the worker the request-access role it is to assume', () => {
+    // Assess
+    template.hasResourceProperties('AWS::Batch::JobDefinition', {
+      ContainerProperties: {
+        Environment: Match.arrayWith([
+          {
+            Name: 'REQUEST_ACCESS_ROLE_ARN',
+            Value: { 'Fn::GetAtt': [logicalId(stack.workers.requestAccess.role), 'Arn'] },
+          },
+        ]),
+      },
+    });
   });
 
   it('lets the worker consume the work queue and publish to the topic with its key, nothing more', () => {
