@@ -1,6 +1,7 @@
 /**
  * The GPU side: a managed EC2 compute environment on p5 that scales to zero, its launch template
- * (NVMe model cache, IMDSv2), the job queue, and the worker job definition built from gpu-container/.
+ * (NVMe model cache, IMDSv2, IMDS closed to containers), the job queue, and the worker job definition
+ * built from gpu-container/.
  */
 import * as path from 'node:path';
 import { type Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
@@ -14,6 +15,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { WorkerSizing } from '../sizing.js';
 import { LOG_GROUP_KMS_SKIP, skipCheckov } from './checkov.js';
+import { imdsGuardPart, WORKER_UID } from './imds-guard-user-data.js';
 import { HOST_MODEL_CACHE_DIR, modelCacheUserData } from './model-cache-user-data.js';
 import { RequestAccess } from './request-access.js';
 
@@ -52,11 +54,15 @@ export class WorkerFleet extends Construct {
   constructor(scope: Construct, id: string, props: WorkerFleetProps) {
     super(scope, id);
 
+    const userData = modelCacheUserData();
+    userData.addPart(imdsGuardPart());
     const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
-      userData: modelCacheUserData(),
+      userData,
       requireImdsv2: true,
-      // Hop limit 1: containers cannot borrow the instance role through IMDS; they use the job role.
+      // Hop limit 1 stops bridged containers only; Batch's are host-networked, so the boothook of
+      // imds-guard-user-data.ts rejects IMDS traffic from every non-root process on the host.
       httpPutResponseHopLimit: 1,
+      httpProtocolIpv6: false,
       blockDevices: [
         {
           // Room for the multi-GB CUDA + PyTorch image layers; the models live on the NVMe RAID.
@@ -153,6 +159,8 @@ export class WorkerFleet extends Construct {
       memory: Size.mebibytes(props.sizing.memoryMiB),
       gpu: props.sizing.gpus,
       jobRole: this.jobRole,
+      // Pinned here, not left to the image: no container process runs as root, which alone may reach IMDS.
+      user: String(WORKER_UID),
       environment: {
         AWS_REGION: Stack.of(this).region,
         MODEL_CACHE_DIR: CONTAINER_MODEL_CACHE_DIR,
