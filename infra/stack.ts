@@ -83,6 +83,15 @@ export class HeritageStack extends Stack {
       },
     });
     this.allowWorker(fleet.jobRole, storage, messaging, config.modelPrefix);
+    network.restrictEndpoints({
+      requestBucket: storage.requestBucket,
+      modelBucket: storage.modelBucket,
+      imageRepositoryArn: fleet.imageRepositoryArn,
+      workerLogGroupArn: fleet.logGroup.logGroupArn,
+      workQueueArn: messaging.workQueue.queueArn,
+      completionsTopicArn: messaging.completionsTopic.topicArn,
+      requestAccessRoleArn: fleet.requestAccess.role.roleArn,
+    });
 
     const controlPlane = new ControlPlane(this, 'ControlPlane', {
       functionsDirectory: props.functionsDirectory ?? path.join(REPOSITORY_ROOT, 'functions'),

@@ -50,6 +50,9 @@ export class WorkerFleet extends Construct {
   /** What the job role assumes for each request: the request bucket, narrowed per request by session policy. */
   readonly requestAccess: RequestAccess;
   readonly computeEnvironment: batch.ManagedEc2EcsComputeEnvironment;
+  /** Where the worker image is pulled from, and where its logs go: what the VPC endpoints must admit. */
+  readonly imageRepositoryArn: string;
+  readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: WorkerFleetProps) {
     super(scope, id);
@@ -91,7 +94,13 @@ export class WorkerFleet extends Construct {
       description: 'Heritage GPU workers: no inbound, outbound HTTPS only',
       allowAllOutbound: false,
     });
-    securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'AWS APIs, ECR and S3 over HTTPS');
+    // Any address, because the S3 gateway endpoint is reached at S3's public addresses, whose prefix list
+    // an environment-agnostic template cannot name; the subnets route nowhere but to the endpoints.
+    securityGroup.addEgressRule(
+      ec2.Peer.anyIpv4(),
+      ec2.Port.tcp(443),
+      'AWS APIs and S3 through the VPC endpoints',
+    );
 
     this.computeEnvironment = new batch.ManagedEc2EcsComputeEnvironment(this, 'ComputeEnvironment', {
       vpc: props.vpc,
@@ -152,6 +161,8 @@ export class WorkerFleet extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     skipCheckov(logGroup, LOG_GROUP_KMS_SKIP);
+    this.imageRepositoryArn = image.repository.repositoryArn;
+    this.logGroup = logGroup;
 
     const container = new batch.EcsEc2ContainerDefinition(this, 'Container', {
       image: ecs.ContainerImage.fromDockerImageAsset(image),

@@ -40,13 +40,14 @@ describe('AWS Batch worker fleet', () => {
     });
   });
 
-  it('places workers in private subnets behind a security group with no inbound rule', () => {
+  it('places workers in isolated subnets behind a security group with no inbound rule', () => {
     // Prepare
-    const privateSubnets = stack.network.vpc.privateSubnets.map((subnet) => ({ Ref: logicalId(subnet) }));
+    const isolatedSubnets = stack.network.vpc.isolatedSubnets.map((subnet) => ({ Ref: logicalId(subnet) }));
 
     // Assess
+    expect(isolatedSubnets.length).toBeGreaterThan(0);
     template.hasResourceProperties('AWS::Batch::ComputeEnvironment', {
-      ComputeResources: { Subnets: privateSubnets },
+      ComputeResources: { Subnets: isolatedSubnets },
     });
     template.hasResourceProperties('AWS::EC2::SecurityGroup', {
       GroupDescription: Match.stringLikeRegexp('GPU workers'),
