@@ -1,8 +1,9 @@
 /**
  * What one request's worker may do in the request bucket, as an IAM policy. The worker assumes the
- * request-access role with this as its session policy, so IAM, not worker code, keeps it inside the
- * request's own prefixes. infra/ grants the role the same actions on the whole prefixes; the session
- * policy narrows them to one request (effective permissions are the intersection of the two).
+ * request-access role with this as its session policy and the request id as a session tag, so IAM, not
+ * worker code, keeps it inside the request's own prefixes. infra/ grants the role the same actions on
+ * the prefixes its session tag names; the session policy narrows them again (effective permissions are
+ * the intersection of the two).
  */
 import { type RequestPrefixes, requestPrefixes } from './keys.js';
 
@@ -14,6 +15,13 @@ export const REQUEST_OBJECT_ACTIONS = {
 } as const satisfies Record<keyof RequestPrefixes, readonly string[]>;
 
 export type RequestObjectAction = (typeof REQUEST_OBJECT_ACTIONS)[keyof RequestPrefixes][number];
+
+/**
+ * The session tag that names a session's request. The request-access role's own policy reads it back
+ * (`${aws:PrincipalTag/heritage-request}`) and its trust policy demands it, so a session reaches one
+ * request's prefixes even if it was assumed without the session policy below.
+ */
+export const REQUEST_SESSION_TAG = 'heritage-request';
 
 /** STS refuses a session policy longer than this (plain text, before its own packing). */
 export const SESSION_POLICY_MAX_CHARS = 2048;

@@ -8,7 +8,7 @@ import { AssumeRoleCommand, type AssumeRoleCommandInput, type STSClient } from '
 import { TransientError } from '../../contracts/errors.js';
 import { ObjectStatusStore } from '../../contracts/lifecycle/status-store.js';
 import type { RequestAccess, RequestStores } from '../../contracts/ports.js';
-import { requestSessionPolicy } from '../../contracts/request-access-policy.js';
+import { REQUEST_SESSION_TAG, requestSessionPolicy } from '../../contracts/request-access-policy.js';
 import { S3ObjectStore } from './s3-object-store.js';
 
 /**
@@ -50,6 +50,8 @@ export class StsRequestAccess implements RequestAccess {
       // The request id in CloudTrail: every S3 call of this session names the request it served.
       RoleSessionName: sessionName(requestId),
       Policy: JSON.stringify(requestSessionPolicy({ bucketArn: this.bucketArn, requestId })),
+      // The role's own policy reaches only the prefixes this tag names, with or without the policy above.
+      Tags: [{ Key: REQUEST_SESSION_TAG, Value: requestId }],
       DurationSeconds: this.options.durationSeconds ?? ROLE_CHAINING_MAX_SECONDS,
     };
     // The client memoizes the provider and calls it again as expiry nears, so refresh needs nothing here.

@@ -87,7 +87,7 @@ export function interfaceEndpointStatements(
       ),
     ],
     Sns: [fromThisAccount(scope, ['sns:Publish'], [access.completionsTopicArn])],
-    Sts: [fromThisAccount(scope, ['sts:AssumeRole'], [access.requestAccessRoleArn])],
+    Sts: [fromThisAccount(scope, ['sts:AssumeRole', 'sts:TagSession'], [access.requestAccessRoleArn])],
     // The ECS agent's calls; the instance role's managed policy says which. The endpoint keeps other
     // accounts' credentials out.
     Ecs: [fromThisAccount(scope, ['ecs:*'], ['*'])],

@@ -14,7 +14,7 @@ import {
 } from '../../adapters/aws/sts-request-access.js';
 import { TransientError } from '../../contracts/errors.js';
 import { requestKeys } from '../../contracts/keys.js';
-import { requestSessionPolicy } from '../../contracts/request-access-policy.js';
+import { REQUEST_SESSION_TAG, requestSessionPolicy } from '../../contracts/request-access-policy.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/heritage-request-access';
@@ -117,6 +117,7 @@ describe('StsRequestAccess', () => {
         Policy: JSON.stringify(
           requestSessionPolicy({ bucketArn: `arn:aws:s3:::${aws.bucket}`, requestId: 'scoped-1' }),
         ),
+        Tags: [{ Key: REQUEST_SESSION_TAG, Value: 'scoped-1' }],
         DurationSeconds: ROLE_CHAINING_MAX_SECONDS,
       },
     ]);

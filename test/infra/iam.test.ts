@@ -1,6 +1,9 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { requestPrefixes } from '../../contracts/keys.js';
+import { REQUEST_SESSION_TAG } from '../../contracts/request-access-policy.js';
+import { SESSION_PREFIXES } from '../../infra/constructs/request-access.js';
 import type { HeritageStack } from '../../infra/stack.js';
 import { buildHeritage, logicalId, resourcesOfType } from './support/heritage-app.js';
 
@@ -106,7 +109,9 @@ describe('IAM', () => {
     // Assess
     for (const statement of s3Statements) {
       for (const resource of asList(statement.Resource)) {
-        expect(JSON.stringify(resource)).toMatch(/"\/(inbox|requests|outputs|models)\/\*"/);
+        expect(JSON.stringify(resource)).toMatch(
+          /"\/(inbox|requests|outputs|models)\/(\$\{aws:PrincipalTag\/heritage-request\}\/)?\*"/,
+        );
       }
     }
     expect(s3Statements.flatMap((statement) => asList(statement.Action))).not.toContain('s3:DeleteObject');
@@ -153,26 +158,32 @@ describe('IAM', () => {
     );
     expect(statements.filter((s) => asList(s.Action).some((a) => a.startsWith('sts:')))).toEqual([
       expect.objectContaining({
-        Action: 'sts:AssumeRole',
+        Action: ['sts:AssumeRole', 'sts:TagSession'],
         Resource: { 'Fn::GetAtt': [logicalId(stack.workers.requestAccess.role), 'Arn'] },
       }),
     ]);
   });
 
-  it('lets the request-access role read inbox/, read and write requests/ and outputs/, and list only those', () => {
+  it("lets a request-access session read its request's inbox/ and read and write its requests/ and outputs/, nothing else", () => {
     // Prepare
     const { role } = stack.workers.requestAccess;
     const bucket = stack.storage.requestBucket;
+    const own = (prefix: string) => `${prefix}/\${aws:PrincipalTag/heritage-request}`;
 
     // Assess
-    expect(objectActions(role, bucket, 'inbox')).toEqual(['s3:GetObject']);
-    expect(objectActions(role, bucket, 'requests')).toEqual(['s3:GetObject', 's3:PutObject']);
-    expect(objectActions(role, bucket, 'outputs')).toEqual(['s3:GetObject', 's3:PutObject']);
+    expect(objectActions(role, bucket, own('inbox'))).toEqual(['s3:GetObject']);
+    expect(objectActions(role, bucket, own('requests'))).toEqual(['s3:GetObject', 's3:PutObject']);
+    expect(objectActions(role, bucket, own('outputs'))).toEqual(['s3:GetObject', 's3:PutObject']);
+    for (const prefix of ['inbox', 'requests', 'outputs']) {
+      expect(objectActions(role, bucket, prefix)).toEqual([]);
+    }
     expect(statementsOf(role)).toContainEqual(
       expect.objectContaining({
         Action: 's3:ListBucket',
         Resource: { 'Fn::GetAtt': [logicalId(bucket), 'Arn'] },
-        Condition: { StringLike: { 's3:prefix': ['inbox/*', 'requests/*', 'outputs/*'] } },
+        Condition: {
+          StringLike: { 's3:prefix': ['inbox', 'requests', 'outputs'].map((prefix) => `${own(prefix)}/*`) },
+        },
       }),
     );
     expect(
@@ -182,7 +193,20 @@ describe('IAM', () => {
     ).toEqual([]);
   });
 
-  it('lets the job role, and nothing else, assume the request-access role, for at most an hour', () => {
+  it('grants a session the same prefixes as the session policy, once IAM puts the tagged request id in', () => {
+    // Act
+    const resolved = Object.fromEntries(
+      Object.entries(SESSION_PREFIXES).map(([name, prefix]) => [
+        name,
+        prefix.replace(`\${aws:PrincipalTag/${REQUEST_SESSION_TAG}}`, 'req_1-A'),
+      ]),
+    );
+
+    // Assess
+    expect(resolved).toEqual(requestPrefixes('req_1-A'));
+  });
+
+  it('lets the job role, and nothing else, assume the request-access role, only with the request tag, for an hour', () => {
     // Act
     const role = resourcesOfType(template, 'AWS::IAM::Role')[logicalId(stack.workers.requestAccess.role)];
 
@@ -193,8 +217,12 @@ describe('IAM', () => {
       Statement: [
         {
           Effect: 'Allow',
-          Action: 'sts:AssumeRole',
+          Action: ['sts:AssumeRole', 'sts:TagSession'],
           Principal: { AWS: { 'Fn::GetAtt': [logicalId(stack.workers.jobRole), 'Arn'] } },
+          Condition: {
+            Null: { 'aws:RequestTag/heritage-request': 'false' },
+            'ForAllValues:StringEquals': { 'aws:TagKeys': ['heritage-request'] },
+          },
         },
       ],
     });

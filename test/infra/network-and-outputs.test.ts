@@ -100,7 +100,7 @@ describe('network', () => {
   it.each([
     ['sqs', ['sqs:ReceiveMessage', 'sqs:DeleteMessage'], 'MessagingWork'],
     ['sns', ['sns:Publish'], 'MessagingCompletions'],
-    ['sts', ['sts:AssumeRole'], 'WorkersRequestAccessRole'],
+    ['sts', ['sts:AssumeRole', 'sts:TagSession'], 'WorkersRequestAccessRole'],
     ['logs', ['logs:PutLogEvents'], 'WorkersLogs'],
     ['ecr.dkr', ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], 'container-assets'],
   ])(
