@@ -13,9 +13,9 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store.js';
 import { SnsEventPublisher } from '../adapters/aws/sns-event-publisher.js';
 import { SqsWorkQueue } from '../adapters/aws/sqs-work-queue.js';
+import { SharedRequestAccess } from '../adapters/local/shared-request-access.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../cli/local/local-aws.js';
 import { requestKeys } from '../contracts/keys.js';
-import { ObjectStatusStore } from '../contracts/lifecycle/status-store.js';
 import { ManifestSchema } from '../contracts/manifest.js';
 import { pinImage, type WorkMessage } from '../contracts/work-message.js';
 import type { FrameEngine } from '../gpu-container/worker/engine.js';
@@ -54,10 +54,9 @@ function depsFor(remote: RemoteS3, engine: FrameEngine, workDir: string): RunJob
   return {
     bucket: remote.bucket,
     leaseMs: 90_000,
-    store,
+    requests: new SharedRequestAccess(store),
     queue: new SqsWorkQueue(new SQSClient(common), remote.workQueueUrl),
     events: new SnsEventPublisher(new SNSClient(common), remote.topicArn),
-    statuses: new ObjectStatusStore(store),
     engine,
     log: silentLog,
     metrics: { record() {} },
@@ -72,18 +71,15 @@ function depsFor(remote: RemoteS3, engine: FrameEngine, workDir: string): RunJob
 
 async function seed(deps: RunJobDeps, remote: RemoteS3, id: string, frames: string[], video: boolean) {
   const keys = requestKeys(id);
+  const { store, statuses } = deps.requests.forRequest(id);
   const pin = async (name: string, path: string) => {
     const bytes = await readFile(path);
-    return pinImage(
-      keys.inboxObject(name),
-      (await deps.store.put(keys.inboxObject(name), bytes)).etag,
-      bytes,
-    );
+    return pinImage(keys.inboxObject(name), (await store.put(keys.inboxObject(name), bytes)).etag, bytes);
   };
   const start = await pin('start.png', frames[0] ?? '');
   const end = await pin('end.png', frames.at(-1) ?? '');
   const now = new Date().toISOString();
-  await deps.statuses.create({
+  await statuses.create({
     version: 1,
     request_id: id,
     state: 'queued',

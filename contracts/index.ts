@@ -16,6 +16,7 @@ export * from './metrics.js';
 export * from './model-manifest.js';
 export * from './model-source.js';
 export * from './ports.js';
+export * from './request-access-policy.js';
 export * from './result.js';
 export * from './stack-outputs.js';
 export * from './strict-json.js';

@@ -95,11 +95,8 @@ function etagToken(etag: string): string {
 }
 
 export function requestKeys(requestId: string): RequestKeys {
-  const id = assertRequestId(requestId);
-  const framesPrefix = `${OUTPUTS_PREFIX}${id}/frames/`;
-  const inbox = `${INBOX_PREFIX}${id}/`;
-  const requests = `${REQUESTS_PREFIX}${id}/`;
-  const outputs = `${OUTPUTS_PREFIX}${id}/`;
+  const { inbox, requests, outputs } = requestPrefixes(requestId);
+  const framesPrefix = `${outputs}frames/`;
   return {
     inboxPrefix: inbox,
     manifest: `${inbox}${MANIFEST_NAME}`,
@@ -117,6 +114,29 @@ export function requestKeys(requestId: string): RequestKeys {
     frame: (index) => `${framesPrefix}${frameFileName(index)}`,
     video: `${outputs}video.mp4`,
     result: `${outputs}result.json`,
+  };
+}
+
+/** The three prefixes that hold one request's objects; no other request's key starts with any of them. */
+export interface RequestPrefixes {
+  /** The client's uploads: manifest and images. */
+  inbox: string;
+  /** Status, event outbox and inline inputs. */
+  requests: string;
+  /** Frames, video and result.json. */
+  outputs: string;
+}
+
+/**
+ * A request's prefixes, each ending in "/": a request id cannot contain "/", so `inbox/ab/` never
+ * covers `inbox/abc/`. IAM session policies are built from these (request-access-policy.ts).
+ */
+export function requestPrefixes(requestId: string): RequestPrefixes {
+  const id = assertRequestId(requestId);
+  return {
+    inbox: `${INBOX_PREFIX}${id}/`,
+    requests: `${REQUESTS_PREFIX}${id}/`,
+    outputs: `${OUTPUTS_PREFIX}${id}/`,
   };
 }
 

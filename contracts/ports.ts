@@ -108,6 +108,21 @@ export interface WorkerCensus {
   running: number;
 }
 
+/** The stores one request runs with. */
+export interface RequestStores {
+  store: ObjectStore;
+  statuses: StatusStore;
+}
+
+/**
+ * Hands a worker the stores of one request. In the cloud they sign with credentials that IAM confines
+ * to that request's prefixes (contracts/request-access-policy.ts), so a worker cannot read or write
+ * another request's objects whatever its code does. Locally there is no IAM: every request shares one store.
+ */
+export interface RequestAccess {
+  forRequest(requestId: string): RequestStores;
+}
+
 export interface WorkerLauncher {
   /** Counts workers that are submitted, starting or running. */
   liveWorkers(): Promise<number>;

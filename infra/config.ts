@@ -76,7 +76,9 @@ export const HeritageConfigSchema = z
       .string()
       .regex(/^vpc-[0-9a-f]{8,17}$/)
       .optional()
-      .describe('Use this VPC (it needs private subnets with egress) instead of creating one.'),
+      .describe(
+        'Use this VPC instead of creating one: workers run in its isolated subnets, which need the VPC endpoints (docs/architecture.md).',
+      ),
     modelBucketName: z
       .string()
       .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/)

@@ -5,7 +5,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { INBOX_PREFIX, OUTPUTS_PREFIX, REQUESTS_PREFIX } from '../contracts/keys.js';
 import { METRICS_NAMESPACE, METRICS_SERVICE } from '../contracts/metrics.js';
 import type { StackOutputKey } from '../contracts/stack-outputs.js';
 import type { HeritageConfig } from './config.js';
@@ -69,6 +68,7 @@ export class HeritageStack extends Stack {
       attemptTimeout: Duration.seconds(config.jobAttemptTimeoutSeconds),
       logRetention,
       imageContext: props.imageContext ?? REPOSITORY_ROOT,
+      requestBucket: storage.requestBucket,
       environment: {
         REQUEST_BUCKET: storage.requestBucket.bucketName,
         WORK_QUEUE_URL: messaging.workQueue.queueUrl,
@@ -83,6 +83,15 @@ export class HeritageStack extends Stack {
       },
     });
     this.allowWorker(fleet.jobRole, storage, messaging, config.modelPrefix);
+    network.restrictEndpoints({
+      requestBucket: storage.requestBucket,
+      modelBucket: storage.modelBucket,
+      imageRepositoryArn: fleet.imageRepositoryArn,
+      workerLogGroupArn: fleet.logGroup.logGroupArn,
+      workQueueArn: messaging.workQueue.queueArn,
+      completionsTopicArn: messaging.completionsTopic.topicArn,
+      requestAccessRoleArn: fleet.requestAccess.role.roleArn,
+    });
 
     const controlPlane = new ControlPlane(this, 'ControlPlane', {
       functionsDirectory: props.functionsDirectory ?? path.join(REPOSITORY_ROOT, 'functions'),
@@ -150,17 +159,12 @@ export class HeritageStack extends Stack {
     this.observability = observability;
   }
 
-  /** The worker container: drain the work queue, read inbox/, write requests/ and outputs/, read models. */
+  /**
+   * The worker container: drain the work queue, read models, publish events. It reaches the request
+   * bucket only through the per-request role (WorkerFleet.requestAccess), never with this one.
+   */
   private allowWorker(role: iam.Role, storage: Storage, messaging: Messaging, modelPrefix: string): void {
     messaging.workQueue.grantConsumeMessages(role);
-    allowObjects(role, storage.requestBucket, INBOX_PREFIX, ['s3:GetObject']);
-    allowObjects(role, storage.requestBucket, REQUESTS_PREFIX, ['s3:GetObject', 's3:PutObject']);
-    allowObjects(role, storage.requestBucket, OUTPUTS_PREFIX, [
-      's3:GetObject',
-      's3:PutObject',
-      's3:AbortMultipartUpload',
-    ]);
-    allowListing(role, storage.requestBucket);
     allowObjects(role, storage.modelBucket, modelPrefix, ['s3:GetObject']);
     allowListing(role, storage.modelBucket, [modelPrefix]);
     allowPublish(role, messaging.completionsTopic, messaging.topicKey);

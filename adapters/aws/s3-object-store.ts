@@ -1,8 +1,12 @@
-/** ObjectStore over S3. Conditional writes map S3's 412/409 answers to PreconditionFailed. */
+/**
+ * ObjectStore over S3. Conditional writes map S3's 412/409 answers to PreconditionFailed. A missing key
+ * reads as undefined, also where S3 answers 403 for it (see `absent`).
+ */
 import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   paginateListObjectsV2,
   type S3Client,
@@ -21,6 +25,10 @@ function isNotFound(error: unknown): boolean {
     error instanceof S3ServiceException &&
     (error.name === 'NotFound' || error.name === 'NoSuchKey' || error.$metadata.httpStatusCode === 404)
   );
+}
+
+function isAccessDenied(error: unknown): boolean {
+  return error instanceof S3ServiceException && error.$metadata.httpStatusCode === 403;
 }
 
 function isConditionLost(error: unknown): boolean {
@@ -52,7 +60,7 @@ export class S3ObjectStore implements ObjectStore {
         ...(out.ContentType === undefined ? {} : { contentType: out.ContentType }),
       };
     } catch (error) {
-      if (isNotFound(error)) return undefined;
+      if (isNotFound(error) || (await this.absent(key, error))) return undefined;
       throw error;
     }
   }
@@ -88,9 +96,27 @@ export class S3ObjectStore implements ObjectStore {
         ...(out.ContentType === undefined ? {} : { contentType: out.ContentType }),
       };
     } catch (error) {
-      if (isNotFound(error)) return undefined;
       if (options.ifMatch !== undefined && isConditionLost(error)) throw new PreconditionFailed(key);
+      if (isNotFound(error) || (await this.absent(key, error))) return undefined;
       throw error;
+    }
+  }
+
+  /**
+   * Whether a 403 on a read only means the key is not there. S3 answers 404 for a missing key to callers
+   * that may list it and 403 to the rest; a worker may list only under its request's prefixes (an
+   * `s3:prefix` condition), and whether S3 counts that is not documented. So a 403 is settled by listing
+   * the key itself: listed, or listing refused too, keeps the denial; allowed and not listed is absent.
+   */
+  private async absent(key: string, error: unknown): Promise<boolean> {
+    if (!isAccessDenied(error)) return false;
+    try {
+      const out = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: key, MaxKeys: 1 }),
+      );
+      return out.Contents?.[0]?.Key !== key;
+    } catch {
+      return false;
     }
   }
 

@@ -3,7 +3,9 @@
  * its owner, claimed with If-None-Match before the event is published; requests/<id>/event.published
  * is created once SNS took it. Everybody checks the marker first, so an event that went out is never
  * sent again from another path. The owner's own retry, or anyone once the claim is older than the
- * lease, finishes a publication that was cut short, always with the first body stored.
+ * lease, finishes a publication that was cut short, always with the first body stored. An owner whose
+ * publish SNS refused outright (a 4xx) gives its claim up at once, so the retry, a new owner, need not
+ * wait out the lease; a timeout leaves it open whether SNS took the event, and keeps the claim.
  *
  * Owners are unique per attempt: a worker's lease token, a Lambda's SQS delivery. Each claim records
  * how long its owner may take (a worker: its request lease, a Lambda: longer than it may run), and
@@ -27,6 +29,10 @@ export const EventOutboxSchema = z.object({
     .number()
     .positive()
     .describe('How long the owner may take: past claimed_at + lease_ms anyone may take the claim over.'),
+  released_at: z
+    .string()
+    .optional()
+    .describe('Set when the owner gave the claim up because SNS refused the event: anyone may take it over.'),
   event: CompletionEventSchema,
 });
 
@@ -55,7 +61,17 @@ export async function eventPublished(objects: ObjectStore, requestId: string): P
 
 /** Whether the owner's time to publish has run out, so that anyone may take the claim over. */
 export function claimLapsed(outbox: EventOutbox, now: Date): boolean {
-  return now.getTime() - Date.parse(outbox.claimed_at) > outbox.lease_ms;
+  return outbox.released_at !== undefined || now.getTime() - Date.parse(outbox.claimed_at) > outbox.lease_ms;
+}
+
+/**
+ * Whether SNS answered the publish with a refusal (a 4xx: throttled, KMS key disabled, denied), so the
+ * event certainly did not go out. A timeout, a dropped connection or a 5xx leaves that open.
+ */
+function refused(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata
+    ?.httpStatusCode;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 /** The request's terminal-event outbox as stored, or undefined when nobody claimed it yet. */
@@ -84,12 +100,15 @@ async function claim(
   key: string,
   owner: string,
   leaseMs: number,
-): Promise<EventOutbox> {
+): Promise<{ doc: EventOutbox; etag: string }> {
   const now = deps.now();
   const fresh: EventOutbox = { version: 1, owner, claimed_at: now.toISOString(), lease_ms: leaseMs, event };
   try {
-    await deps.objects.put(key, JSON.stringify(fresh), { contentType: 'application/json', ifNoneMatch: '*' });
-    return fresh;
+    const { etag } = await deps.objects.put(key, JSON.stringify(fresh), {
+      contentType: 'application/json',
+      ifNoneMatch: '*',
+    });
+    return { doc: fresh, etag };
   } catch (error) {
     if (!isPreconditionFailed(error)) throw error;
   }
@@ -103,13 +122,14 @@ async function claim(
     );
   }
   // The first claimed event is the one published, so every retry sends the same body.
-  const taken: EventOutbox = { ...existing.doc, owner, claimed_at: now.toISOString(), lease_ms: leaseMs };
+  const { released_at: _released, ...kept } = existing.doc;
+  const taken: EventOutbox = { ...kept, owner, claimed_at: now.toISOString(), lease_ms: leaseMs };
   try {
-    await deps.objects.put(key, JSON.stringify(taken), {
+    const { etag } = await deps.objects.put(key, JSON.stringify(taken), {
       contentType: 'application/json',
       ifMatch: existing.etag,
     });
-    return taken;
+    return { doc: taken, etag };
   } catch (error) {
     if (isPreconditionFailed(error)) {
       throw new TransientError(`another attempt took over the event of ${event.request_id}`, {
@@ -118,6 +138,18 @@ async function claim(
     }
     throw error;
   }
+}
+
+async function release(
+  deps: TerminalEventDeps,
+  key: string,
+  claimed: { doc: EventOutbox; etag: string },
+): Promise<void> {
+  const released: EventOutbox = { ...claimed.doc, released_at: deps.now().toISOString() };
+  await deps.objects.put(key, JSON.stringify(released), {
+    contentType: 'application/json',
+    ifMatch: claimed.etag,
+  });
 }
 
 /**
@@ -164,7 +196,14 @@ export async function publishTerminalEvent(
   if ((await deps.objects.head(outbox.published)) !== undefined) return 'already-published';
   const leaseMs = options.leaseMs ?? DEFAULT_OUTBOX_LEASE_MS;
   const claimed = await claim(deps, event, outbox.event, options.owner, leaseMs);
-  await deps.events.publish(claimed.event);
-  await markPublished(deps, outbox.published, claimed);
+  try {
+    await deps.events.publish(claimed.doc.event);
+  } catch (error) {
+    // Refused for certain: give the claim up, so the next attempt (a retry has a new owner) publishes at
+    // once instead of waiting out this one's lease. Anything less certain keeps the claim to its lease.
+    if (refused(error)) await release(deps, outbox.event, claimed).catch(() => undefined);
+    throw error;
+  }
+  await markPublished(deps, outbox.published, claimed.doc);
   return 'published';
 }

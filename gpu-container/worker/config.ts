@@ -48,6 +48,16 @@ export const WorkerConfigSchema = z.object({
   WORKFLOW: z.string().min(1).default('wan22-flf2v-rife').describe('Workflow folder under WORKFLOWS_DIR.'),
   WORKFLOWS_DIR: optionalString.describe('Where workflow folders live; gpu-container/workflows by default.'),
   WORK_DIR: z.string().min(1).default(DEFAULT_WORK_DIR).describe('Scratch space for requests.'),
+  REQUEST_ACCESS_ROLE_ARN: optionalString
+    .pipe(
+      z
+        .string()
+        .regex(/^arn:[a-z-]+:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN')
+        .optional(),
+    )
+    .describe(
+      "Role assumed once per request with a session policy for that request's prefixes; its credentials are the only ones that reach the request bucket. Absent locally, where there is no IAM and every request shares one store.",
+    ),
   AWS_ENDPOINT_URL: optionalString.describe('Endpoint for S3, SQS and SNS (the local emulator).'),
   AWS_REGION: optionalString.describe('Region of the clients; the SDK default chain applies when absent.'),
   FFMPEG_PATH: optionalString.describe('ffmpeg binary; the npm-shipped one when absent.'),

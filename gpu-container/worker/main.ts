@@ -7,13 +7,16 @@ import { hostname } from 'node:os';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { STSClient } from '@aws-sdk/client-sts';
 import { CALL_TIMEOUTS } from '../../adapters/aws/call-timeouts.js';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store.js';
 import { SnsEventPublisher } from '../../adapters/aws/sns-event-publisher.js';
 import { SqsWorkQueue } from '../../adapters/aws/sqs-work-queue.js';
+import { StsRequestAccess } from '../../adapters/aws/sts-request-access.js';
+import { SharedRequestAccess } from '../../adapters/local/shared-request-access.js';
 import { EmfRequestMetrics } from '../../adapters/metrics/emf-request-metrics.js';
 import { isHeritageError } from '../../contracts/errors.js';
-import { ObjectStatusStore } from '../../contracts/lifecycle/status-store.js';
+import type { RequestAccess } from '../../contracts/ports.js';
 import { loadWorkerConfig, type WorkerConfig } from './config.js';
 import type { FrameEngine } from './engine.js';
 import { resolveFfmpegPath } from './ffmpeg.js';
@@ -34,6 +37,20 @@ const HEARTBEAT_INTERVAL_MS = 30_000;
 /** The worker stops this long before its lease lapses, so clocks may differ by this much. */
 const LEASE_MARGIN_MS = 10_000;
 
+/** Per-request credentials where a role is configured (the cloud); the one shared store otherwise. */
+function requestAccess(config: WorkerConfig, common: { endpoint?: string; region?: string }): RequestAccess {
+  const s3Config = { ...common, forcePathStyle: config.AWS_ENDPOINT_URL !== undefined };
+  if (config.REQUEST_ACCESS_ROLE_ARN === undefined) {
+    return new SharedRequestAccess(new S3ObjectStore(new S3Client(s3Config), config.REQUEST_BUCKET));
+  }
+  return new StsRequestAccess({
+    sts: new STSClient(common),
+    roleArn: config.REQUEST_ACCESS_ROLE_ARN,
+    bucket: config.REQUEST_BUCKET,
+    s3Config,
+  });
+}
+
 function buildDeps(
   config: WorkerConfig,
   engine: FrameEngine,
@@ -45,8 +62,6 @@ function buildDeps(
     ...(config.AWS_ENDPOINT_URL === undefined ? {} : { endpoint: config.AWS_ENDPOINT_URL }),
     ...(config.AWS_REGION === undefined ? {} : { region: config.AWS_REGION }),
   };
-  const s3 = new S3Client({ ...common, forcePathStyle: config.AWS_ENDPOINT_URL !== undefined });
-  const store = new S3ObjectStore(s3, config.REQUEST_BUCKET);
   const visibilitySeconds =
     config.WORK_VISIBILITY_SECONDS ??
     Math.min(config.REQUEST_TIMEOUT_SECONDS + VISIBILITY_MARGIN_SECONDS, SQS_MAX_VISIBILITY_SECONDS);
@@ -54,10 +69,9 @@ function buildDeps(
   const heartbeatIntervalMs = Math.min(HEARTBEAT_INTERVAL_MS, (visibilitySeconds * 1000) / 3);
   return {
     bucket: config.REQUEST_BUCKET,
-    store,
+    requests: requestAccess(config, common),
     queue: new SqsWorkQueue(new SQSClient(common), config.WORK_QUEUE_URL),
     events: new SnsEventPublisher(new SNSClient(common), config.COMPLETIONS_TOPIC_ARN),
-    statuses: new ObjectStatusStore(store),
     engine,
     log,
     metrics: new EmfRequestMetrics(),

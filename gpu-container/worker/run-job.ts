@@ -16,8 +16,9 @@ import type {
   EventPublisher,
   ObjectStore,
   ReceivedMessage,
+  RequestAccess,
   RequestMetrics,
-  StatusStore,
+  RequestStores,
   WorkQueue,
 } from '../../contracts/ports.js';
 import { type Result, ResultSchema } from '../../contracts/result.js';
@@ -37,10 +38,10 @@ import { stageInputs } from './stage-inputs.js';
 export interface RunJobDeps {
   /** The request bucket, named in completion events. */
   bucket: string;
-  store: ObjectStore;
+  /** Each request's stores; in the cloud IAM confines them to that request's prefixes. */
+  requests: RequestAccess;
   queue: WorkQueue;
   events: EventPublisher;
-  statuses: StatusStore;
   engine: FrameEngine;
   log: WorkerLog;
   /** One report per attempt that held the GPU. */
@@ -67,6 +68,9 @@ export interface RunJobDeps {
   progressIntervalMs?: number;
   uploadConcurrency?: number;
 }
+
+/** What one request runs with: the worker's deps and that request's own stores. */
+export type RequestDeps = RunJobDeps & RequestStores;
 
 export type JobOutcome =
   | { kind: 'succeeded'; requestId: string; timingsMs: Record<string, number> }
@@ -125,22 +129,24 @@ async function readResult(store: ObjectStore, key: string): Promise<Result | und
 
 export async function runJob(
   message: ReceivedMessage,
-  deps: RunJobDeps,
+  worker: RunJobDeps,
   shutdown: AbortSignal,
   context: { provisionMs?: number } = {},
 ): Promise<JobOutcome> {
-  const { store, queue, statuses, engine, log } = deps;
   // The worker took the message just now: the GPU is this request's from here (gpuHeldSeconds).
   const startedAt = Date.now();
   const work = parseWork(message.body);
   // Left for the work DLQ (after the queue's receive limit), whose handler fails any request it names.
   if (work === undefined) {
-    log.error('not a work message; leaving it for the dead-letter queue', { message_id: message.id });
-    await queue.release(message.receiptHandle);
+    worker.log.error('not a work message; leaving it for the dead-letter queue', { message_id: message.id });
+    await worker.queue.release(message.receiptHandle);
     return { kind: 'discarded', reason: 'not a work message' };
   }
   const requestId = work.request_id;
   const keys = requestKeys(requestId);
+  // From here on every read and write goes through this request's stores, settling included.
+  const deps: RequestDeps = { ...worker, ...worker.requests.forRequest(requestId) };
+  const { store, queue, statuses, engine, log } = deps;
   // Every line from here until the loop takes the next message names the request, the engine's too.
   log.setRequestId(requestId);
 
@@ -301,7 +307,7 @@ export async function runJob(
   return outcome;
 }
 
-async function cleanUp(deps: RunJobDeps, job: EngineJob | undefined, jobDir: string): Promise<void> {
+async function cleanUp(deps: RequestDeps, job: EngineJob | undefined, jobDir: string): Promise<void> {
   try {
     if (job !== undefined) await deps.engine.cleanup(job);
   } catch (error) {

@@ -16,7 +16,7 @@ import type { Result } from '../../contracts/result.js';
 import type { WorkMessage } from '../../contracts/work-message.js';
 import { gpuHeldSeconds, provisionOf, succeededReport } from './attempt-report.js';
 import { describeError } from './log.js';
-import { clock, type JobOutcome, outboxLease, type RunJobDeps } from './run-job.js';
+import { clock, type JobOutcome, outboxLease, type RequestDeps } from './run-job.js';
 
 /**
  * Errors a later attempt can fix: the message is left to come back (the work DLQ catches the last try).
@@ -30,12 +30,12 @@ function shouldRedeliver(error: unknown): boolean {
 const REDELIVERY_BACKOFF_SECONDS = 30;
 const MAX_BACKOFF_SECONDS = 900;
 
-function outbox(deps: RunJobDeps) {
+function outbox(deps: RequestDeps) {
   return { objects: deps.store, events: deps.events, now: () => clock(deps) };
 }
 
 function failed(
-  deps: RunJobDeps,
+  deps: RequestDeps,
   work: WorkMessage,
   error: ErrorInfo,
   timingsMs: Record<string, number>,
@@ -60,7 +60,7 @@ function failed(
  * them.
  */
 export async function finish(
-  deps: RunJobDeps,
+  deps: RequestDeps,
   message: ReceivedMessage,
   work: WorkMessage,
   result: Result,
@@ -100,7 +100,7 @@ export async function finish(
  * publication under way with its owner), then drops the message.
  */
 export async function redelivered(
-  deps: RunJobDeps,
+  deps: RequestDeps,
   message: ReceivedMessage,
   status: StatusDocument,
   token: string,
@@ -140,7 +140,7 @@ export interface FailedRun {
  * released or retried one too: it was spent.
  */
 export async function settleFailure(
-  deps: RunJobDeps,
+  deps: RequestDeps,
   message: ReceivedMessage,
   work: WorkMessage,
   error: unknown,

@@ -2,7 +2,7 @@
  * The intake and work queues, each with its dead-letter queue, and the KMS-encrypted `completions`
  * and alarm topics. Visibility timeouts follow from the consumers' timeouts.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -94,12 +94,21 @@ export class Messaging extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(7),
     });
-    // CloudWatch alarms publish to the encrypted alarm topic as a service, not through a role.
+    // CloudWatch alarms publish to the encrypted alarm topic as a service, not through a role; only
+    // alarms of this account and Region may (the confused-deputy conditions).
+    const stack = Stack.of(this);
+    const fromOwnAlarms = {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: {
+        'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*`,
+      },
+    };
     this.topicKey.addToResourcePolicy(
       new iam.PolicyStatement({
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
+        conditions: fromOwnAlarms,
       }),
     );
 
@@ -113,5 +122,15 @@ export class Messaging extends Construct {
       masterKey: this.topicKey,
       enforceSSL: true,
     });
+    // The topic policy that enforceSSL writes replaces SNS's default one, which let the account's alarms
+    // publish; without this statement CloudWatch is refused ("no resource-based policy allows").
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: fromOwnAlarms,
+      }),
+    );
   }
 }

@@ -1,7 +1,9 @@
 /**
  * Launch-template user data that joins every local NVMe instance-store disk into one RAID 0 and
  * mounts it where the worker's model cache lives. AWS Batch merges it with its own user data, which
- * is why it must be MIME multi-part.
+ * is why it must be MIME multi-part. Nothing is installed at boot (the workers have no route to a
+ * package repository): mdadm where the AMI has it, else device-mapper striping with dmsetup, which
+ * the AMI carries because systemd needs device-mapper.
  */
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 
@@ -20,11 +22,20 @@ if [ "\${#DISKS[@]}" -eq 0 ]; then
 elif [ "\${#DISKS[@]}" -eq 1 ]; then
   mkfs.xfs -f "\${DISKS[0]}"
   mount -o noatime "\${DISKS[0]}" "$MOUNT"
-else
-  command -v mdadm >/dev/null || dnf install -y mdadm
+elif command -v mdadm >/dev/null; then
   mdadm --create /dev/md/heritage --run --force --level=0 --raid-devices="\${#DISKS[@]}" "\${DISKS[@]}"
   mkfs.xfs -f /dev/md/heritage
   mount -o noatime /dev/md/heritage "$MOUNT"
+else
+  # RAID 0 as device-mapper stripes: 512 KiB chunks (mdadm's default), each disk cut to the smallest.
+  CHUNK=1024
+  SMALLEST=$(for DISK in "\${DISKS[@]}"; do blockdev --getsz "$DISK"; done | sort -n | head -n 1)
+  PER_DISK=$(( SMALLEST / CHUNK * CHUNK ))
+  TABLE="0 $(( PER_DISK * \${#DISKS[@]} )) striped \${#DISKS[@]} $CHUNK"
+  for DISK in "\${DISKS[@]}"; do TABLE="$TABLE $DISK 0"; done
+  dmsetup create heritage --table "$TABLE"
+  mkfs.xfs -f /dev/mapper/heritage
+  mount -o noatime /dev/mapper/heritage "$MOUNT"
 fi
 mkdir -p ${HOST_MODEL_CACHE_DIR}
 chmod 0777 ${HOST_MODEL_CACHE_DIR}`;

@@ -8,12 +8,16 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 
 export type ObjectAction = 's3:GetObject' | 's3:PutObject' | 's3:AbortMultipartUpload';
 
-/** How cdk-nag spells the ARN of the objects under `prefix` in its finding ids. */
+/**
+ * How cdk-nag spells the ARN of the objects under `prefix` in its finding ids. It writes a policy
+ * variable such as `${aws:PrincipalTag/x}` as `<aws:PrincipalTag/x>`, as it does Fn::Sub's syntax.
+ */
 export function nagObjectsResource(bucket: s3.IBucket, prefix: string): string {
+  const flat = prefix.replace(/\$\{/g, '<').replace(/\}/g, '>');
   const cfnBucket = bucket.node.defaultChild as CfnElement | undefined;
-  if (cfnBucket) return `<${Stack.of(bucket).getLogicalId(cfnBucket)}.Arn>/${prefix}*`;
+  if (cfnBucket) return `<${Stack.of(bucket).getLogicalId(cfnBucket)}.Arn>/${flat}*`;
   if (Token.isUnresolved(bucket.bucketName)) throw new Error('an imported bucket needs a literal name');
-  return `arn:<AWS::Partition>:s3:::${bucket.bucketName}/${prefix}*`;
+  return `arn:<AWS::Partition>:s3:::${bucket.bucketName}/${flat}*`;
 }
 
 /** Allows `actions` on the objects under `prefix` (which ends in "/"), and only there. */

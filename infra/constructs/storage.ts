@@ -5,11 +5,11 @@
 
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { INBOX_PREFIX, MANIFEST_NAME, OUTPUTS_PREFIX, REQUESTS_PREFIX } from '../../contracts/keys.js';
 import { skipCheckov } from './checkov.js';
+import { IntakeQueueDestination } from './intake-destination.js';
 
 const NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
 
@@ -86,7 +86,7 @@ export class Storage extends Construct {
     });
     this.requestBucket.addEventNotification(
       s3.EventType.OBJECT_CREATED,
-      new s3n.SqsDestination(props.intakeQueue),
+      new IntakeQueueDestination(props.intakeQueue),
       { prefix: INBOX_PREFIX, suffix: MANIFEST_NAME },
     );
     // CDK's singleton custom resource that writes the notification configuration onto the bucket.

@@ -1,6 +1,7 @@
 /**
  * The GPU side: a managed EC2 compute environment on p5 that scales to zero, its launch template
- * (NVMe model cache, IMDSv2), the job queue, and the worker job definition built from gpu-container/.
+ * (NVMe model cache, IMDSv2, IMDS closed to containers), the job queue, and the worker job definition
+ * built from gpu-container/.
  */
 import * as path from 'node:path';
 import { type Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
@@ -10,10 +11,13 @@ import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { WorkerSizing } from '../sizing.js';
 import { LOG_GROUP_KMS_SKIP, skipCheckov } from './checkov.js';
+import { imdsGuardPart, WORKER_UID } from './imds-guard-user-data.js';
 import { HOST_MODEL_CACHE_DIR, modelCacheUserData } from './model-cache-user-data.js';
+import { RequestAccess } from './request-access.js';
 
 /** Where the model cache appears inside the container (MODEL_CACHE_DIR). */
 export const CONTAINER_MODEL_CACHE_DIR = '/models';
@@ -34,25 +38,35 @@ export interface WorkerFleetProps {
   /** Docker build context of the worker image; its Dockerfile is WORKER_DOCKERFILE inside it. */
   readonly imageContext: string;
   readonly environment: Record<string, string>;
+  /** Reached only through the per-request role (RequestAccess), never with the job role itself. */
+  readonly requestBucket: s3.IBucket;
 }
 
 export class WorkerFleet extends Construct {
   readonly jobQueue: batch.JobQueue;
   readonly jobDefinition: batch.EcsJobDefinition;
-  /** The role the worker container runs as; the stack grants it the queue, buckets and topic. */
+  /** The role the worker container runs as; the stack grants it the queue, model bucket and topic. */
   readonly jobRole: iam.Role;
+  /** What the job role assumes for each request: the request bucket, narrowed per request by session policy. */
+  readonly requestAccess: RequestAccess;
   readonly computeEnvironment: batch.ManagedEc2EcsComputeEnvironment;
+  /** Where the worker image is pulled from, and where its logs go: what the VPC endpoints must admit. */
+  readonly imageRepositoryArn: string;
   /** Where the workers' stdout and stderr go: their JSON log lines and their EMF metrics. */
   readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: WorkerFleetProps) {
     super(scope, id);
 
+    const userData = modelCacheUserData();
+    userData.addPart(imdsGuardPart());
     const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
-      userData: modelCacheUserData(),
+      userData,
       requireImdsv2: true,
-      // Hop limit 1: containers cannot borrow the instance role through IMDS; they use the job role.
+      // Hop limit 1 stops bridged containers only; Batch's are host-networked, so the boothook of
+      // imds-guard-user-data.ts rejects IMDS traffic from every non-root process on the host.
       httpPutResponseHopLimit: 1,
+      httpProtocolIpv6: false,
       blockDevices: [
         {
           // Room for the multi-GB CUDA + PyTorch image layers; the models live on the NVMe RAID.
@@ -81,7 +95,13 @@ export class WorkerFleet extends Construct {
       description: 'Heritage GPU workers: no inbound, outbound HTTPS only',
       allowAllOutbound: false,
     });
-    securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'AWS APIs, ECR and S3 over HTTPS');
+    // Any address, because the S3 gateway endpoint is reached at S3's public addresses, whose prefix list
+    // an environment-agnostic template cannot name; the subnets route nowhere but to the endpoints.
+    securityGroup.addEgressRule(
+      ec2.Peer.anyIpv4(),
+      ec2.Port.tcp(443),
+      'AWS APIs and S3 through the VPC endpoints',
+    );
 
     this.computeEnvironment = new batch.ManagedEc2EcsComputeEnvironment(this, 'ComputeEnvironment', {
       vpc: props.vpc,
@@ -126,6 +146,10 @@ export class WorkerFleet extends Construct {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
       description: 'Heritage GPU worker container',
     });
+    this.requestAccess = new RequestAccess(this, 'RequestAccess', {
+      jobRole: this.jobRole,
+      requestBucket: props.requestBucket,
+    });
 
     const image = new DockerImageAsset(this, 'Image', {
       directory: props.imageContext,
@@ -138,6 +162,7 @@ export class WorkerFleet extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     skipCheckov(logGroup, LOG_GROUP_KMS_SKIP);
+    this.imageRepositoryArn = image.repository.repositoryArn;
     this.logGroup = logGroup;
 
     const container = new batch.EcsEc2ContainerDefinition(this, 'Container', {
@@ -146,9 +171,12 @@ export class WorkerFleet extends Construct {
       memory: Size.mebibytes(props.sizing.memoryMiB),
       gpu: props.sizing.gpus,
       jobRole: this.jobRole,
+      // Pinned here, not left to the image: no container process runs as root, which alone may reach IMDS.
+      user: String(WORKER_UID),
       environment: {
         AWS_REGION: Stack.of(this).region,
         MODEL_CACHE_DIR: CONTAINER_MODEL_CACHE_DIR,
+        REQUEST_ACCESS_ROLE_ARN: this.requestAccess.role.roleArn,
         ...props.environment,
       },
       linuxParameters: new batch.LinuxParameters(this, 'LinuxParameters', {

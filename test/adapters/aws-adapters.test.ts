@@ -1,7 +1,11 @@
+import { S3ServiceException } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3ObjectStore } from '../../adapters/aws/s3-object-store.js';
+import { localAwsClients } from '../../cli/local/aws-clients.js';
 import type { StatusDocument } from '../../contracts/lifecycle/status.js';
 import { isPreconditionFailed } from '../../contracts/ports.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
+import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 
 let aws: Emulator;
 beforeAll(async () => {
@@ -42,6 +46,77 @@ describe('S3ObjectStore over the local stack', () => {
   it('returns undefined for a missing key on head and get', async () => {
     expect(await aws.objects.head('inbox/none/x.png')).toBeUndefined();
     expect(await aws.objects.get('inbox/none/x.png')).toBeUndefined();
+  });
+});
+
+describe('S3ObjectStore where IAM answers 403 for a key it may not confirm', () => {
+  let proxy: FaultProxy;
+  let clients: ReturnType<typeof localAwsClients>;
+  let store: S3ObjectStore;
+  beforeAll(async () => {
+    proxy = await startFaultProxy(aws.endpoint);
+    clients = localAwsClients(proxy.endpoint);
+    store = new S3ObjectStore(clients.s3, aws.bucket);
+  });
+  afterAll(async () => {
+    for (const client of Object.values(clients)) client.destroy();
+    await proxy.close();
+  });
+
+  it('reads a missing key as absent when listing under it shows nothing there', async () => {
+    // Prepare: S3's answer to a caller whose s3:ListBucket it does not count for this key.
+    for (const operation of ['GET', 'HEAD']) {
+      proxy.inject({ service: 's3', operation, key: /^outputs\/gone-1\//, kind: 'access-denied', times: 1 });
+    }
+
+    // Act
+    const got = await store.get('outputs/gone-1/result.json');
+    const head = await store.head('outputs/gone-1/result.json');
+
+    // Assess
+    expect([got, head]).toEqual([undefined, undefined]);
+    expect(proxy.injected()['s3:access-denied']).toBe(2);
+  });
+
+  it('keeps the denial for a key that is there', async () => {
+    // Prepare
+    await aws.objects.put('outputs/there-1/result.json', '{}');
+    await aws.objects.put('outputs/there-1/result.json.tmp', '{}');
+    proxy.inject({
+      service: 's3',
+      operation: 'GET',
+      key: /^outputs\/there-1\//,
+      kind: 'access-denied',
+      times: 1,
+    });
+
+    // Act
+    const reading = store.get('outputs/there-1/result.json');
+
+    // Assess
+    await expect(reading).rejects.toSatisfy(
+      (error) => error instanceof S3ServiceException && error.$metadata.httpStatusCode === 403,
+    );
+  });
+
+  it('keeps the denial when listing is refused too', async () => {
+    // Prepare: the bucket-level GET is ListObjectsV2.
+    proxy.inject({
+      service: 's3',
+      operation: 'GET',
+      key: /^inbox\/other-1\//,
+      kind: 'access-denied',
+      times: 1,
+    });
+    proxy.inject({ service: 's3', operation: 'GET', key: /^$/, kind: 'access-denied', times: 1 });
+
+    // Act
+    const reading = store.get('inbox/other-1/start.png');
+
+    // Assess
+    await expect(reading).rejects.toSatisfy(
+      (error) => error instanceof S3ServiceException && error.name === 'AccessDenied',
+    );
   });
 });
 

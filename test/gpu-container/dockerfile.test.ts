@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { WORKER_UID } from '../../infra/constructs/imds-guard-user-data.js';
 import { WORKER_IMAGE_EXCLUDE, WORKER_IMAGE_INCLUDE } from '../../infra/constructs/worker-fleet.js';
 
 /** Dockerfile instructions with continuation lines joined and comments dropped. */
@@ -146,6 +147,17 @@ describe('gpu-container/Dockerfile', () => {
     expect(parsed.find((i) => i.keyword === 'HEALTHCHECK')?.args).toContain(
       '/opt/heritage/worker/health-check.mjs',
     );
+  });
+
+  it('runs as the uid the job definition pins, with no set-user-ID program left to become root with', () => {
+    // Act
+    const uid = /useradd --uid (\d+)\b.* heritage\b/.exec(runs.join('\n'))?.[1];
+    const strip = runs.findIndex((run) => run.startsWith('find / -xdev -perm /6000 -type f -exec chmod a-s'));
+    const lastInstall = runs.findLastIndex((run) => /apt-get install|pip install|useradd/.test(run));
+
+    // Assess
+    expect(uid).toBe(String(WORKER_UID));
+    expect(strip).toBeGreaterThan(lastInstall);
   });
 
   it('bakes in no model weights and no secrets', () => {

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { WORKER_UID } from '../../infra/constructs/imds-guard-user-data.js';
 import { HOST_MODEL_CACHE_DIR, MODEL_CACHE_SCRIPT } from '../../infra/constructs/model-cache-user-data.js';
 import { GPU_INSTANCE_TYPE_NAMES } from '../../infra/instance-types.js';
 import { SizingError, sizeWorker } from '../../infra/sizing.js';
@@ -39,13 +40,14 @@ describe('AWS Batch worker fleet', () => {
     });
   });
 
-  it('places workers in private subnets behind a security group with no inbound rule', () => {
+  it('places workers in isolated subnets behind a security group with no inbound rule', () => {
     // Prepare
-    const privateSubnets = stack.network.vpc.privateSubnets.map((subnet) => ({ Ref: logicalId(subnet) }));
+    const isolatedSubnets = stack.network.vpc.isolatedSubnets.map((subnet) => ({ Ref: logicalId(subnet) }));
 
     // Assess
+    expect(isolatedSubnets.length).toBeGreaterThan(0);
     template.hasResourceProperties('AWS::Batch::ComputeEnvironment', {
-      ComputeResources: { Subnets: privateSubnets },
+      ComputeResources: { Subnets: isolatedSubnets },
     });
     template.hasResourceProperties('AWS::EC2::SecurityGroup', {
       GroupDescription: Match.stringLikeRegexp('GPU workers'),
@@ -64,12 +66,40 @@ describe('AWS Batch worker fleet', () => {
     const userData = JSON.stringify(data.UserData);
 
     // Assess
-    expect(data.MetadataOptions).toEqual({ HttpTokens: 'required', HttpPutResponseHopLimit: 1 });
+    expect(data.MetadataOptions).toEqual({
+      HttpTokens: 'required',
+      HttpPutResponseHopLimit: 1,
+      HttpProtocolIpv6: 'disabled',
+    });
     expect(userData).toContain('Content-Type: multipart/mixed');
     expect(userData).toContain('Amazon EC2 NVMe Instance Storage');
     expect(userData).toContain('mdadm --create');
     expect(userData).toContain('--level=0');
     expect(userData).toContain(`mkdir -p ${HOST_MODEL_CACHE_DIR}`);
+  });
+
+  it('closes IMDS to every non-root process with a boothook, and turns on task roles for host networking', () => {
+    // Act
+    const [launchTemplate] = Object.values(resourcesOfType(template, 'AWS::EC2::LaunchTemplate'));
+    const data = launchTemplate?.Properties?.LaunchTemplateData as { UserData: unknown } | undefined;
+    const userData = JSON.stringify(data?.UserData);
+
+    // Assess: what the rule does is run in test/infra/user-data-scripts.test.ts.
+    expect(userData).toContain('Content-Type: text/cloud-boothook');
+    expect(userData).toContain('-m owner ! --uid-owner 0 -j REJECT');
+    expect(userData).toContain('reject_imds iptables 169.254.169.254/32');
+    expect(userData).toContain('reject_imds ip6tables fd00:ec2::254/128');
+    expect(userData).toContain('ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST=true');
+    expect(userData).toContain('systemctl mask ecs.service');
+    expect(userData).not.toMatch(/\b(dnf|yum) install/);
+  });
+
+  it('runs the worker container as the image user, never as root', () => {
+    // Assess
+    template.hasResourceProperties('AWS::Batch::JobDefinition', {
+      ContainerProperties: { User: String(WORKER_UID), Privileged: Match.absent() },
+    });
+    expect(WORKER_UID).toBeGreaterThan(0);
   });
 
   it('ships a model-cache script that bash accepts', () => {

@@ -1,6 +1,9 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { requestPrefixes } from '../../contracts/keys.js';
+import { REQUEST_SESSION_TAG } from '../../contracts/request-access-policy.js';
+import { SESSION_PREFIXES } from '../../infra/constructs/request-access.js';
 import type { HeritageStack } from '../../infra/stack.js';
 import { buildHeritage, logicalId, resourcesOfType } from './support/heritage-app.js';
 
@@ -106,7 +109,9 @@ describe('IAM', () => {
     // Assess
     for (const statement of s3Statements) {
       for (const resource of asList(statement.Resource)) {
-        expect(JSON.stringify(resource)).toMatch(/"\/(inbox|requests|outputs|models)\/\*"/);
+        expect(JSON.stringify(resource)).toMatch(
+          /"\/(inbox|requests|outputs|models)\/(\$\{aws:PrincipalTag\/heritage-request\}\/)?\*"/,
+        );
       }
     }
     expect(s3Statements.flatMap((statement) => asList(statement.Action))).not.toContain('s3:DeleteObject');
@@ -136,26 +141,106 @@ describe('IAM', () => {
     expect(statementsOf(role).flatMap((s) => asList(s.Action))).not.toContain('batch:SubmitJob');
   });
 
-  it('lets the worker read inbox/ and the model prefix, and write requests/ and outputs/', () => {
+  it('gives the job role nothing on the request bucket, only the right to assume the request-access role', () => {
     // Prepare
     const role = stack.workers.jobRole;
     const { requestBucket, modelBucket } = stack.storage;
+    const statements = statementsOf(role);
 
     // Assess
-    expect(objectActions(role, requestBucket, 'inbox')).toEqual(['s3:GetObject']);
-    expect(objectActions(role, requestBucket, 'requests')).toEqual(['s3:GetObject', 's3:PutObject']);
-    expect(objectActions(role, requestBucket, 'outputs')).toEqual([
-      's3:AbortMultipartUpload',
-      's3:GetObject',
-      's3:PutObject',
-    ]);
+    expect(statements.length).toBeGreaterThan(0);
+    expect(JSON.stringify(statements)).not.toContain(logicalId(requestBucket));
     expect(objectActions(role, modelBucket, 'models')).toEqual(['s3:GetObject']);
-    expect(statementsOf(role)).toContainEqual(
+    expect(statements).toContainEqual(
       expect.objectContaining({
         Action: 's3:ListBucket',
         Condition: { StringLike: { 's3:prefix': ['models/*'] } },
       }),
     );
+    expect(statements.filter((s) => asList(s.Action).some((a) => a.startsWith('sts:')))).toEqual([
+      expect.objectContaining({
+        Action: ['sts:AssumeRole', 'sts:TagSession'],
+        Resource: { 'Fn::GetAtt': [logicalId(stack.workers.requestAccess.role), 'Arn'] },
+      }),
+    ]);
+  });
+
+  it("lets a request-access session read its request's inbox/ and read and write its requests/ and outputs/, nothing else", () => {
+    // Prepare
+    const { role } = stack.workers.requestAccess;
+    const bucket = stack.storage.requestBucket;
+    const own = (prefix: string) => `${prefix}/\${aws:PrincipalTag/heritage-request}`;
+
+    // Assess
+    expect(objectActions(role, bucket, own('inbox'))).toEqual(['s3:GetObject']);
+    expect(objectActions(role, bucket, own('requests'))).toEqual(['s3:GetObject', 's3:PutObject']);
+    expect(objectActions(role, bucket, own('outputs'))).toEqual(['s3:GetObject', 's3:PutObject']);
+    for (const prefix of ['inbox', 'requests', 'outputs']) {
+      expect(objectActions(role, bucket, prefix)).toEqual([]);
+    }
+    expect(statementsOf(role)).toContainEqual(
+      expect.objectContaining({
+        Action: 's3:ListBucket',
+        Resource: { 'Fn::GetAtt': [logicalId(bucket), 'Arn'] },
+        Condition: {
+          StringLike: { 's3:prefix': ['inbox', 'requests', 'outputs'].map((prefix) => `${own(prefix)}/*`) },
+        },
+      }),
+    );
+    expect(
+      statementsOf(role)
+        .flatMap((s) => asList(s.Action))
+        .filter((a) => !a.startsWith('s3:')),
+    ).toEqual([]);
+  });
+
+  it('grants a session the same prefixes as the session policy, once IAM puts the tagged request id in', () => {
+    // Act
+    const resolved = Object.fromEntries(
+      Object.entries(SESSION_PREFIXES).map(([name, prefix]) => [
+        name,
+        prefix.replace(`\${aws:PrincipalTag/${REQUEST_SESSION_TAG}}`, 'req_1-A'),
+      ]),
+    );
+
+    // Assess
+    expect(resolved).toEqual(requestPrefixes('req_1-A'));
+  });
+
+  it('lets the job role, and nothing else, assume the request-access role, only with the request tag, for an hour', () => {
+    // Act
+    const role = resourcesOfType(template, 'AWS::IAM::Role')[logicalId(stack.workers.requestAccess.role)];
+
+    // Assess
+    expect(role?.Properties?.MaxSessionDuration).toBe(3600);
+    expect(role?.Properties?.AssumeRolePolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: ['sts:AssumeRole', 'sts:TagSession'],
+          Principal: { AWS: { 'Fn::GetAtt': [logicalId(stack.workers.jobRole), 'Arn'] } },
+          Condition: {
+            Null: { 'aws:RequestTag/heritage-request': 'false' },
+            'ForAllValues:StringEquals': { 'aws:TagKeys': ['heritage-request'] },
+          },
+        },
+      ],
+    });
+  });
+
+  it('hands the worker the request-access role it is to assume', () => {
+    // Assess
+    template.hasResourceProperties('AWS::Batch::JobDefinition', {
+      ContainerProperties: {
+        Environment: Match.arrayWith([
+          {
+            Name: 'REQUEST_ACCESS_ROLE_ARN',
+            Value: { 'Fn::GetAtt': [logicalId(stack.workers.requestAccess.role), 'Arn'] },
+          },
+        ]),
+      },
+    });
   });
 
   it('lets the worker consume the work queue and publish to the topic with its key, nothing more', () => {

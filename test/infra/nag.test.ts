@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildHeritage, existingVpcContext, TEST_ENV } from './support/heritage-app.js';
@@ -25,6 +26,22 @@ describe('cdk-nag AwsSolutions checks', () => {
 
     // Assess
     expect(findings).toEqual([]);
+  });
+
+  it('do see the Heritage stack: a wildcard grant nobody acknowledged is reported', () => {
+    // Prepare
+    const { app, stack } = buildHeritage({}, { outdir: outdir() });
+    stack.workers.jobRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::elsewhere/*'] }),
+    );
+
+    // Act
+    const findings = nagFindings(app);
+
+    // Assess
+    expect(findings).toEqual([
+      'AwsSolutions-IAM5[Resource::arn:aws:s3:::elsewhere/*] | Heritage/Workers/JobRole/DefaultPolicy/Resource',
+    ]);
   });
 
   it('find nothing unacknowledged with every option set: Spot, e-mail, existing VPC and model bucket', () => {

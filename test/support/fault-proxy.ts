@@ -9,7 +9,8 @@ import { createServer, type IncomingMessage, request, type ServerResponse } from
 import type { AddressInfo } from 'node:net';
 
 export type Service = 's3' | 'sqs' | 'sns';
-export type FaultKind = 'internal-error' | 'throttle' | 'hold';
+/** `access-denied` answers as S3 does when IAM refuses a call (403 AccessDenied). */
+export type FaultKind = 'internal-error' | 'throttle' | 'access-denied' | 'hold';
 
 export interface FaultRule {
   service: Service;
@@ -73,6 +74,13 @@ function faultResponse(
   service: Service,
   kind: Exclude<FaultKind, 'hold'>,
 ): { status: number; type: string; body: string } {
+  if (kind === 'access-denied') {
+    return {
+      status: 403,
+      type: 'application/xml',
+      body: '<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>',
+    };
+  }
   if (service === 's3') {
     return kind === 'throttle'
       ? {
@@ -181,7 +189,12 @@ export async function startFaultProxy(upstreamEndpoint: string): Promise<FaultPr
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    inject: (rule) => rules.push({ ...rule }),
+    inject: (rule) => {
+      if (rule.kind === 'access-denied' && rule.service !== 's3') {
+        throw new Error('access-denied faults are modelled for S3 only');
+      }
+      rules.push({ ...rule });
+    },
     injected: () => ({ ...counts }),
     held: () => [...parked],
     close: () =>

@@ -12,7 +12,9 @@ import { PreviewEngine } from '../../gpu-container/worker/preview/preview-engine
 import { outboxLease, runJob } from '../../gpu-container/worker/run-job.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 import {
+  confinedRequests,
   failingEngine,
+  fixedRequests,
   jobDeps,
   RecordedMetrics,
   RecordingObjectStore,
@@ -56,8 +58,7 @@ describe('runJob with the preview engine', () => {
     const recording = new RecordingObjectStore(aws.objects);
     const metrics = new RecordedMetrics();
     const deps = jobDeps(aws, new PreviewEngine(resolveFfmpegPath()), dir, {
-      store: recording,
-      statuses: new ObjectStatusStore(recording),
+      requests: fixedRequests(recording),
       metrics,
     });
     const keys = requestKeys('ok-1');
@@ -123,6 +124,43 @@ describe('runJob with the preview engine', () => {
     expect(timings.worker).toBeGreaterThanOrEqual((timings.inference ?? 0) + (timings.upload ?? 0));
   });
 
+  it("runs a request on its own request's stores only, which refuse every other key", async () => {
+    // Prepare
+    const listener = aws.listen();
+    await seedRequest(aws, 'confined-1', { video: true });
+    const requests = confinedRequests(aws.objects);
+    const deps = jobDeps(aws, new PreviewEngine(resolveFfmpegPath()), dir, { requests });
+
+    // Act
+    const outcome = await runJob(await receiveOne(aws), deps, never);
+
+    // Assess
+    expect(outcome.kind).toBe('succeeded');
+    expect(requests.asked).toEqual(['confined-1']);
+    expect(requests.stores.flatMap((store) => store.refused)).toEqual([]);
+    await expect(requests.stores[0]?.get(requestKeys('other-1').status)).rejects.toThrow(/AccessDenied/);
+    const events = await listener.drain();
+    expect(events.map((e) => [e.request_id, e.status])).toEqual([['confined-1', 'succeeded']]);
+  });
+
+  it("fails a request through its own request's stores too: status, outbox and event", async () => {
+    // Prepare
+    const listener = aws.listen();
+    await seedRequest(aws, 'confined-2');
+    const requests = confinedRequests(aws.objects);
+    const engine = failingEngine(new ComfyNodeError('KSamplerAdvanced failed', { details: { node: '12' } }));
+
+    // Act
+    const outcome = await runJob(await receiveOne(aws), jobDeps(aws, engine, dir, { requests }), never);
+
+    // Assess
+    expect(outcome.kind).toBe('failed');
+    expect(requests.stores.flatMap((store) => store.refused)).toEqual([]);
+    expect((await aws.statuses.read('confined-2'))?.status.state).toBe('failed');
+    const events = await listener.drain();
+    expect(events.map((e) => [e.request_id, e.status])).toEqual([['confined-2', 'failed']]);
+  });
+
   it('drops a redelivered message of a finished request without a second event', async () => {
     // Prepare
     const before = await aws.workQueue.backlog();
@@ -154,16 +192,18 @@ describe('runJob when things go wrong', () => {
     const before = await aws.workQueue.backlog();
     const listener = aws.listen();
     await aws.workQueue.send(JSON.stringify({ version: 1, request_id: '../escape' }));
+    const requests = confinedRequests(aws.objects);
 
     // Act
     const outcome = await runJob(
       await receiveOne(aws),
-      jobDeps(aws, failingEngine(new Error('x')), dir),
+      jobDeps(aws, failingEngine(new Error('x')), dir, { requests }),
       never,
     );
 
     // Assess: visible again at once, so its receive count runs out and the work DLQ takes it.
     expect(outcome).toEqual({ kind: 'discarded', reason: 'not a work message' });
+    expect(requests.asked).toEqual([]);
     const again = await receiveOne(aws);
     expect([again.body, again.receiveCount]).toEqual([
       JSON.stringify({ version: 1, request_id: '../escape' }),
@@ -204,7 +244,10 @@ describe('runJob when things go wrong', () => {
     const keys = requestKeys('upload-1');
     const store = new RecordingObjectStore(aws.objects, (key) => key === keys.frame(5));
     const metrics = new RecordedMetrics();
-    const deps = jobDeps(aws, new PreviewEngine(resolveFfmpegPath()), dir, { store, metrics });
+    const deps = jobDeps(aws, new PreviewEngine(resolveFfmpegPath()), dir, {
+      requests: fixedRequests(store, aws.statuses),
+      metrics,
+    });
 
     // Act
     const outcome = await runJob(await receiveOne(aws), deps, never);
@@ -271,8 +314,7 @@ describe('runJob when things go wrong', () => {
       new RecordingObjectStore(aws.objects, (key) => key === keys.status && dying.puts.includes(keys.result)),
     );
     const first = jobDeps(aws, new PreviewEngine(resolveFfmpegPath()), dir, {
-      store: dying,
-      statuses: crashingStatuses,
+      requests: fixedRequests(dying, crashingStatuses),
     });
     await expect(runJob(await receiveOne(aws), first, never)).rejects.toThrow(/injected 503/);
     const listener = aws.listen();
@@ -408,8 +450,7 @@ describe('runJob when things go wrong', () => {
         },
       };
       const deps = jobDeps(aws, engine, dir, {
-        store: recording,
-        statuses: refusing,
+        requests: fixedRequests(recording, refusing),
         leaseMs: 300,
         leaseMarginMs: 100,
         heartbeatIntervalMs: 50,

@@ -3,7 +3,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { requestKeys } from '../../contracts/keys.js';
+import { SharedRequestAccess } from '../../adapters/local/shared-request-access.js';
+import { requestKeys, requestPrefixes } from '../../contracts/keys.js';
+import { ObjectStatusStore } from '../../contracts/lifecycle/status-store.js';
 import { ManifestSchema } from '../../contracts/manifest.js';
 import type {
   AttemptReport,
@@ -11,7 +13,9 @@ import type {
   ObjectStore,
   PutOptions,
   ReceivedMessage,
+  RequestAccess,
   RequestMetrics,
+  StatusStore,
   StoredObject,
 } from '../../contracts/ports.js';
 import { pinImage, type WorkMessage } from '../../contracts/work-message.js';
@@ -122,10 +126,9 @@ export function jobDeps(
   return {
     bucket: aws.bucket,
     leaseMs: 60_000,
-    store: aws.objects,
+    requests: new SharedRequestAccess(aws.objects),
     queue: aws.workQueue,
     events: aws.events,
-    statuses: aws.statuses,
     engine,
     log: silentLog,
     metrics: new RecordedMetrics(),
@@ -146,6 +149,14 @@ export class RecordedMetrics implements RequestMetrics {
   record(report: AttemptReport): void {
     this.reports.push(report);
   }
+}
+
+/** Hands every request the given stores: a test's decorated stores in place of the shared one. */
+export function fixedRequests(
+  store: ObjectStore,
+  statuses: StatusStore = new ObjectStatusStore(store),
+): RequestAccess {
+  return { forRequest: () => ({ store, statuses }) };
 }
 
 /** An engine that fails the way a real one would. */
@@ -206,4 +217,66 @@ export class RecordingObjectStore implements ObjectStore {
   list(prefix: string): AsyncIterable<{ key: string; size: number }> {
     return this.inner.list(prefix);
   }
+}
+
+/**
+ * What IAM enforces in the cloud, for one request: every call outside its inbox/, requests/ and
+ * outputs/ prefixes is refused (and recorded), as the request-access session would refuse it.
+ */
+export class ConfinedObjectStore implements ObjectStore {
+  readonly refused: string[] = [];
+  private readonly prefixes: string[];
+
+  constructor(
+    private readonly inner: ObjectStore,
+    requestId: string,
+  ) {
+    this.prefixes = Object.values(requestPrefixes(requestId));
+  }
+
+  private check(key: string): void {
+    if (this.prefixes.some((prefix) => key.startsWith(prefix))) return;
+    this.refused.push(key);
+    throw Object.assign(new Error(`AccessDenied: ${key}`), { $metadata: { httpStatusCode: 403 } });
+  }
+
+  async head(key: string): Promise<ObjectHead | undefined> {
+    this.check(key);
+    return this.inner.head(key);
+  }
+  async get(key: string, range?: { start: number; end: number }): Promise<StoredObject | undefined> {
+    this.check(key);
+    return this.inner.get(key, range);
+  }
+  async put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<{ etag: string }> {
+    this.check(key);
+    return this.inner.put(key, body, options);
+  }
+  async delete(key: string): Promise<void> {
+    this.check(key);
+    return this.inner.delete(key);
+  }
+  list(prefix: string): AsyncIterable<{ key: string; size: number }> {
+    this.check(prefix);
+    return this.inner.list(prefix);
+  }
+}
+
+/** Confined stores per request, remembering which requests asked and every refused key. */
+export function confinedRequests(inner: ObjectStore): RequestAccess & {
+  asked: string[];
+  stores: ConfinedObjectStore[];
+} {
+  const asked: string[] = [];
+  const stores: ConfinedObjectStore[] = [];
+  return {
+    asked,
+    stores,
+    forRequest(requestId) {
+      asked.push(requestId);
+      const store = new ConfinedObjectStore(inner, requestId);
+      stores.push(store);
+      return { store, statuses: new ObjectStatusStore(store) };
+    },
+  };
 }

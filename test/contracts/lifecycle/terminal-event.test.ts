@@ -1,4 +1,5 @@
 /** The terminal-event outbox and its completion, over the wire against the local S3/SNS emulator. */
+import { ThrottledException } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestKeys } from '../../../contracts/keys.js';
 import { completeTerminalEvent } from '../../../contracts/lifecycle/complete-event.js';
@@ -90,6 +91,24 @@ describe('terminal-event outbox', () => {
 
     // Assess
     expect(afterLapse).toBe('published');
+    expect(await eventsOf(id)).toHaveLength(1);
+  });
+
+  it('gives its claim up when SNS refused the event, so the next attempt publishes at once', async () => {
+    // Prepare: SNS answers the first attempt 400 Throttled: the event certainly did not go out.
+    const id = newId();
+    const event = failureEvent({ status: 'failed', requestId: id, bucket: emulator.bucket, error });
+    const refusal = new ThrottledException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 400 } });
+    const throttled = { ...deps(), events: { publish: () => Promise.reject(refusal) } };
+    await expect(publishTerminalEvent(throttled, event, { owner: 'a', leaseMs: LEASE_MS })).rejects.toBe(
+      refusal,
+    );
+
+    // Act: a retry is another attempt, with another owner, well inside the first one's lease.
+    const retry = await publishTerminalEvent(deps(), event, { owner: 'b', leaseMs: LEASE_MS });
+
+    // Assess
+    expect(retry).toBe('published');
     expect(await eventsOf(id)).toHaveLength(1);
   });
 

@@ -17,7 +17,9 @@ export function temporaryOutdir(): string {
 export function nagFindings(app: App): string[] {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   try {
-    app.synth();
+    // Forced: an app that Template.fromStack already synthesized would hand back that assembly, made
+    // before the plugin was added, and report nothing.
+    app.synth({ force: true });
     return [];
   } catch (error) {
     const report = path.join(app.outdir, 'validation-report.json');
