@@ -576,13 +576,13 @@ describe('dispatch, finishing what an earlier delivery left undone', () => {
     expect(messages.map((message) => [message.request_id, message.manifest.seed])).toEqual([[id, 77]]);
   });
 
-  it('publishes a rejection once when SNS failed the first time, after the failed attempt’s claim lapsed', async () => {
-    // Prepare
+  it('publishes a rejection once when SNS failed the first time with an unclear answer, after the failed attempt’s claim lapsed', async () => {
+    // Prepare: a 500 leaves it open whether SNS took the event, so the failed attempt keeps its claim.
     const id = newId();
     const key = await putManifest(emulator.objects, id, { resolution: 500 });
     const record = intakeRecord(key);
     const { sns } = localAwsClients(proxy.endpoint, { maxAttempts: 1 });
-    proxy.inject({ service: 'sns', operation: 'Publish', kind: 'throttle', times: 1 });
+    proxy.inject({ service: 'sns', operation: 'Publish', kind: 'internal-error', times: 1 });
     const failing = await processIntake(
       intakeDeps(emulator, batch, { events: new SnsEventPublisher(sns, emulator.topicArn) }),
       sqsEvent(record),
@@ -599,6 +599,29 @@ describe('dispatch, finishing what an earlier delivery left undone', () => {
     expect(failing.batchItemFailures).toHaveLength(1);
     expect(duplicateMeanwhile.batchItemFailures).toHaveLength(1);
     expect(tooSoon.batchItemFailures).toHaveLength(1);
+    expect(retried.batchItemFailures).toEqual([]);
+    expect(again.batchItemFailures).toEqual([]);
+    expect((await eventsFor(id)).map((event) => event.error?.code)).toEqual(['MANIFEST_INVALID']);
+  });
+
+  it('publishes a rejection on the next attempt at once when SNS refused the first one (throttled)', async () => {
+    // Prepare: a 400 Throttling means the event did not go out, so the failed attempt gives its claim up.
+    const id = newId();
+    const key = await putManifest(emulator.objects, id, { resolution: 500 });
+    const record = intakeRecord(key);
+    const { sns } = localAwsClients(proxy.endpoint, { maxAttempts: 1 });
+    proxy.inject({ service: 'sns', operation: 'Publish', kind: 'throttle', times: 1 });
+    const throttled = await processIntake(
+      intakeDeps(emulator, batch, { events: new SnsEventPublisher(sns, emulator.topicArn) }),
+      sqsEvent(record),
+    );
+
+    // Act: the record's retry, well inside the first attempt's lease.
+    const retried = await processIntake(intakeDeps(emulator, batch), sqsEvent(record));
+    const again = await processIntake(intakeDeps(emulator, batch), sqsEvent(record));
+
+    // Assess
+    expect(throttled.batchItemFailures).toHaveLength(1);
     expect(retried.batchItemFailures).toEqual([]);
     expect(again.batchItemFailures).toEqual([]);
     expect((await eventsFor(id)).map((event) => event.error?.code)).toEqual(['MANIFEST_INVALID']);
