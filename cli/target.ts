@@ -50,7 +50,7 @@ export async function readStackOutputs<K extends StackOutputKey>(
     const outputs = Object.fromEntries(
       (out.Stacks?.[0]?.Outputs ?? []).map((output) => [output.OutputKey ?? '', output.OutputValue ?? '']),
     );
-    const parsed: Partial<StackOutputs> = StackOutputsSchema.partial().parse(outputs);
+    const parsed = StackOutputsSchema.partial().parse(outputs);
     const missing = keys.filter((key) => parsed[key] === undefined);
     if (missing.length > 0) {
       throw new StackLookupError(

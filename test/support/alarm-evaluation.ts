@@ -10,14 +10,14 @@ import { evaluateMetricMath, type Series } from './metric-math.js';
 interface MetricRef {
   Namespace: string;
   MetricName: string;
-  Dimensions?: { Name: string; Value: string }[];
+  Dimensions?: { Name: string; Value: string }[] | undefined;
 }
 
 /** The properties of an AWS::CloudWatch::Alarm that its evaluation reads. */
 export interface AlarmProperties {
   Namespace?: string;
   MetricName?: string;
-  Dimensions?: { Name: string; Value: string }[];
+  Dimensions?: { Name: string; Value: string }[] | undefined;
   Statistic?: string;
   Period?: number;
   Metrics?: {

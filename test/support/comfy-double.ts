@@ -30,7 +30,7 @@ export interface DoubleScript {
 }
 
 export interface DoubleRecord {
-  prompts: Array<{ prompt_id: string; client_id?: string; prompt: Record<string, Node> }>;
+  prompts: Array<{ prompt_id: string; client_id?: string | undefined; prompt: Record<string, Node> }>;
   interrupts: Array<{ prompt_id?: string }>;
   frees: Array<{ unload_models?: boolean; free_memory?: boolean }>;
   historyDeletes: string[];
@@ -46,7 +46,7 @@ interface Item {
   number: number;
   id: string;
   prompt: Record<string, Node>;
-  extra: { client_id?: string };
+  extra: { client_id?: string | undefined };
   outputs: string[];
 }
 

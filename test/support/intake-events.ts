@@ -21,7 +21,7 @@ export interface IntakeRecordOptions {
    * The uploaded manifest's ETag, as S3 puts it in the event. Left out, the event names no ETag, and
    * dispatch cannot tell one upload of the key from another (every event is then a duplicate).
    */
-  etag?: string;
+  etag?: string | undefined;
 }
 
 let sequence = 0;

@@ -12,7 +12,8 @@ export type ApiPrompt = Record<string, ApiNode>;
 export interface ApiNode {
   class_type: string;
   inputs: Record<string, unknown>;
-  _meta?: { title?: string };
+  /** As parsed from a workflow file, where an absent key and `undefined` read the same. */
+  _meta?: { title?: string | undefined } | undefined;
 }
 
 /** What ComfyUI is doing right now, for status progress. */
