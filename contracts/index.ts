@@ -1,4 +1,5 @@
 /** The face of contracts/: every shape, rule and port the deployables share. The boundary test imports it whole. */
+export * from './environment.js';
 export * from './errors.js';
 export * from './event.js';
 export * from './geometry.js';
@@ -7,11 +8,13 @@ export * from './json-schemas.js';
 export * from './keys.js';
 export * from './lifecycle/complete-event.js';
 export * from './lifecycle/completion-event.js';
+export * from './lifecycle/states.js';
 export * from './lifecycle/status.js';
 export * from './lifecycle/status-store.js';
 export * from './lifecycle/terminal-event.js';
 export * from './lifecycle/transitions.js';
 export * from './manifest.js';
+export * from './manifest-echo.js';
 export * from './metrics.js';
 export * from './model-manifest.js';
 export * from './model-source.js';

@@ -1,6 +1,6 @@
 /** Dead-letter configuration, parsed from the environment once, on the first invocation. */
 import { z } from 'zod';
-import { parseEnvironment } from '../environment.js';
+import { parseEnvironment } from '../../contracts/environment.js';
 
 export const DeadLetterEnvSchema = z.object({
   REQUEST_BUCKET: z.string().min(1).describe('The bucket holding requests/.'),

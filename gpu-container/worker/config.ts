@@ -2,7 +2,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ConfigInvalidError } from '../../contracts/errors.js';
+import { parseEnvironment } from '../../contracts/environment.js';
 
 const optionalString = z
   .string()
@@ -83,10 +83,5 @@ export const WorkerConfigSchema = z.object({
 export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  const parsed = WorkerConfigSchema.safeParse(env);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-  throw new ConfigInvalidError(`worker configuration is invalid: ${problems.join('; ')}`, {
-    details: { problems },
-  });
+  return parseEnvironment('worker', WorkerConfigSchema, env);
 }

@@ -8,7 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { S3ModelSource } from '../../adapters/aws/s3-model-source.js';
-import { ConfigInvalidError, WorkflowInvalidError } from '../../contracts/errors.js';
+import { parseEnvironment } from '../../contracts/environment.js';
+import { WorkflowInvalidError } from '../../contracts/errors.js';
 import { type ModelEntry, ModelManifestSchema } from '../../contracts/model-manifest.js';
 import { ComfyEngine } from './comfy/comfy-engine.js';
 import { ComfyHttpClient } from './comfy/comfy-http-client.js';
@@ -30,12 +31,7 @@ export interface ManagedComfy {
 }
 
 export function loadRuntimeConfig(env: NodeJS.ProcessEnv): ComfyRuntimeConfig {
-  const parsed = ComfyRuntimeConfigSchema.safeParse(env);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-  throw new ConfigInvalidError(`managed ComfyUI configuration is invalid: ${problems.join('; ')}`, {
-    details: { problems },
-  });
+  return parseEnvironment('managed ComfyUI', ComfyRuntimeConfigSchema, env);
 }
 
 /** The manifest entries of the models the workflow loads: an unlisted model is a configuration error. */
