@@ -29,10 +29,10 @@ import { CompletionEventSchema } from '../../contracts/event.js';
 import { requestKeys } from '../../contracts/keys.js';
 import { ModelManifestSchema } from '../../contracts/model-manifest.js';
 import { ResultSchema } from '../../contracts/result.js';
-import { comfyArgs, comfyDirectories } from '../worker/comfy-supervisor.js';
-import { extraModelPathsYaml } from '../worker/extra-model-paths.js';
-import { loadWorkflow } from '../worker/workflow/load-workflow.js';
-import { validateWorkflow } from '../worker/workflow/validate-workflow.js';
+import { extraModelPathsYaml } from '../worker/engines/comfy/extra-model-paths.js';
+import { comfyArgs, comfyDirectories } from '../worker/engines/comfy/supervisor.js';
+import { loadWorkflow } from '../worker/engines/comfy/workflow/load-workflow.js';
+import { validateWorkflow } from '../worker/engines/comfy/workflow/validate-workflow.js';
 
 const exec = promisify(execFile);
 
@@ -141,7 +141,7 @@ async function checkComfyUi(image: string, work: string): Promise<string> {
     ['-v', `${models}:${CONTAINER_MODELS}:ro`],
     ['-v', `${work}/extra_model_paths.yaml:/tmp/extra_model_paths.yaml:ro`],
   ].flat();
-  // As the worker starts it (comfy-supervisor.ts), its directories made first under the scratch path.
+  // As the worker starts it (engines/comfy/supervisor.ts), its directories made first under the scratch path.
   const directories = comfyDirectories('/tmp/comfy');
   const args = comfyArgs({ port, directories, pathsFile: '/tmp/extra_model_paths.yaml' });
   await docker([

@@ -18,15 +18,14 @@ import { EmfRequestMetrics } from '../../adapters/metrics/emf-request-metrics.js
 import { isHeritageError } from '../../contracts/errors.js';
 import type { RequestAccess } from '../../contracts/ports.js';
 import { loadWorkerConfig, type WorkerConfig } from './config.js';
-import type { FrameEngine } from './engine.js';
+import type { FrameEngine } from './engines/engine.js';
+import { engineKind, type StartedEngine, startEngine } from './engines/registry.js';
 import { resolveFfmpegPath } from './ffmpeg.js';
+import type { RunJobDeps } from './job/job-deps.js';
+import { runWorkerLoop } from './job/worker-loop.js';
 import { startLiveness } from './liveness.js';
 import { describeError, type WorkerLog } from './log.js';
-import { type ManagedComfy, startManagedComfy } from './managed-comfy.js';
-import type { RunJobDeps } from './run-job.js';
-import { engineKind, selectEngine } from './select-engine.js';
 import { createWorkerLog } from './worker-logger.js';
-import { runWorkerLoop } from './worker-loop.js';
 
 /** SIGTERM to exit: Batch and spot give 30 s before SIGKILL; this leaves room to spare. */
 const SHUTDOWN_DEADLINE_MS = 25_000;
@@ -106,7 +105,7 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   let config: WorkerConfig;
   let deps: RunJobDeps;
-  let managed: ManagedComfy | undefined;
+  let started: StartedEngine | undefined;
   let gaveUp = false;
   let liveness: ReturnType<typeof startLiveness> | undefined;
   try {
@@ -117,31 +116,32 @@ async function main(): Promise<number> {
     const kind = engineKind(config);
     log.info('worker starting', { engine: kind });
     liveness.update({ engine: kind });
-    if (kind === 'managed') {
-      managed = await startManagedComfy(config, process.env, log, (error) => {
+    started = await startEngine({
+      config,
+      env: process.env,
+      ffmpegPath,
+      log,
+      onGiveUp: (error) => {
         gaveUp = true;
         log.error('ComfyUI keeps dying: this worker stops so that another host takes the work', {
           error: describeError(error),
         });
         shutdown.abort(error);
-      });
-    }
-    const engine = managed?.engine ?? (await selectEngine(config, ffmpegPath, log));
-    deps = buildDeps(config, engine, ffmpegPath, log);
+      },
+    });
+    deps = buildDeps(config, started.engine, ffmpegPath, log);
   } catch (error) {
     log.error('worker cannot start', { error: describeError(error) });
-    await managed?.supervisor.stop();
+    await started?.supervisor?.stop();
     await liveness?.stop();
     return isHeritageError(error) && error.code === 'CONFIG_INVALID' ? 2 : 1;
   }
   if (shutdown.signal.aborted) {
-    await managed?.supervisor.stop();
+    await started.supervisor?.stop();
     await liveness.stop();
     return 0;
   }
-  const comfyUrl =
-    managed?.supervisor.url ?? (engineKind(config) === 'remote' ? config.COMFYUI_URL : undefined);
-  liveness.update({ phase: 'serving', comfy_url: comfyUrl ?? null });
+  liveness.update({ phase: 'serving', comfy_url: started.comfyUrl ?? null });
   shutdown.signal.addEventListener('abort', () => liveness?.update({ phase: 'stopping' }), { once: true });
   log.info('worker started', { engine: deps.engine.name, worker_id: deps.workerId });
   try {
@@ -149,7 +149,7 @@ async function main(): Promise<number> {
       deps,
       {
         idleTimeoutMs: config.IDLE_TIMEOUT_SECONDS * 1000,
-        ...(managed === undefined ? {} : { provisionMs: managed.provisionMs }),
+        ...(started.provisionMs === undefined ? {} : { provisionMs: started.provisionMs }),
       },
       shutdown.signal,
     );
@@ -159,7 +159,7 @@ async function main(): Promise<number> {
     log.error('worker failed', { error: describeError(error) });
     return 1;
   } finally {
-    await managed?.supervisor.stop();
+    await started.supervisor?.stop();
     await liveness.stop();
   }
 }

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { frameFileName } from '../../contracts/keys.js';
-import { assembleVideo } from '../../gpu-container/worker/assemble-video.js';
 import { resolveFfmpegPath } from '../../gpu-container/worker/ffmpeg.js';
+import { assembleVideo } from '../../gpu-container/worker/job/assemble-video.js';
 import { squareImage, workDir } from './worker-fixtures.js';
 
 const ffprobePath = (createRequire(import.meta.url)('@ffprobe-installer/ffprobe') as { path: string }).path;

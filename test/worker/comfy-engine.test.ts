@@ -4,10 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { requestKeys } from '../../contracts/keys.js';
 import { ResultSchema } from '../../contracts/result.js';
-import { COMFY_SUBFOLDER, ComfyEngine } from '../../gpu-container/worker/comfy/comfy-engine.js';
-import { ComfyHttpClient } from '../../gpu-container/worker/comfy/comfy-http-client.js';
-import { runJob } from '../../gpu-container/worker/run-job.js';
-import { loadWorkflow, type Workflow } from '../../gpu-container/worker/workflow/load-workflow.js';
+import { COMFY_SUBFOLDER, ComfyEngine } from '../../gpu-container/worker/engines/comfy/comfy-engine.js';
+import { ComfyHttpClient } from '../../gpu-container/worker/engines/comfy/comfy-http-client.js';
+import {
+  loadWorkflow,
+  type Workflow,
+} from '../../gpu-container/worker/engines/comfy/workflow/load-workflow.js';
+import { runJob } from '../../gpu-container/worker/job/run-job.js';
 import { ComfyDouble, TINY_PNG } from '../support/comfy-double.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 import { jobDeps, receiveOne, seedRequest, workDir } from './worker-fixtures.js';

@@ -8,7 +8,7 @@ import {
   type ComfyOutputLine,
   ComfySupervisor,
   type ComfySupervisorOptions,
-} from '../../gpu-container/worker/comfy-supervisor.js';
+} from '../../gpu-container/worker/engines/comfy/supervisor.js';
 
 const FAKE_COMFY = join(import.meta.dirname, 'fake-comfy.mjs');
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from '../../gpu-container/worker/config.js';
-import { engineKind } from '../../gpu-container/worker/select-engine.js';
+import { engineKind } from '../../gpu-container/worker/engines/registry.js';
 
 const base = {
   REQUEST_BUCKET: 'b',

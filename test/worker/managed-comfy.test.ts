@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HeritageError } from '../../contracts/errors.js';
-import { workflowModels } from '../../gpu-container/worker/managed-comfy.js';
-import { loadWorkflow } from '../../gpu-container/worker/workflow/load-workflow.js';
+import { workflowModels } from '../../gpu-container/worker/engines/comfy/managed.js';
+import { loadWorkflow } from '../../gpu-container/worker/engines/comfy/workflow/load-workflow.js';
 
 const MANIFEST = new URL('../../gpu-container/models.json', import.meta.url).pathname;
 

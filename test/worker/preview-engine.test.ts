@@ -4,9 +4,9 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outputFrameCount } from '../../contracts/geometry.js';
 import { ManifestSchema } from '../../contracts/manifest.js';
-import type { EngineJob } from '../../gpu-container/worker/engine.js';
+import type { EngineJob } from '../../gpu-container/worker/engines/engine.js';
+import { PreviewEngine } from '../../gpu-container/worker/engines/preview/preview-engine.js';
 import { resolveFfmpegPath } from '../../gpu-container/worker/ffmpeg.js';
-import { PreviewEngine } from '../../gpu-container/worker/preview/preview-engine.js';
 import { squareImage, workDir } from './worker-fixtures.js';
 
 let dir: string;

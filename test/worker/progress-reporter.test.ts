@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StatusDocument } from '../../contracts/lifecycle/status.js';
 import type { StatusRecord, StatusStore } from '../../contracts/ports.js';
+import { ProgressReporter } from '../../gpu-container/worker/job/progress-reporter.js';
 import { silentLog } from '../../gpu-container/worker/log.js';
-import { ProgressReporter } from '../../gpu-container/worker/progress-reporter.js';
 
 const TOKEN = 'attempt-1';
 const lease = { token: TOKEN, leaseMs: 60_000 };

@@ -6,10 +6,11 @@ import { ComfyNodeError, EngineCrashedError } from '../../contracts/errors.js';
 import { requestKeys } from '../../contracts/keys.js';
 import { ObjectStatusStore } from '../../contracts/lifecycle/status-store.js';
 import { ResultSchema } from '../../contracts/result.js';
-import type { FrameEngine } from '../../gpu-container/worker/engine.js';
+import type { FrameEngine } from '../../gpu-container/worker/engines/engine.js';
+import { PreviewEngine } from '../../gpu-container/worker/engines/preview/preview-engine.js';
 import { resolveFfmpegPath } from '../../gpu-container/worker/ffmpeg.js';
-import { PreviewEngine } from '../../gpu-container/worker/preview/preview-engine.js';
-import { outboxLease, runJob } from '../../gpu-container/worker/run-job.js';
+import { outboxLease } from '../../gpu-container/worker/job/job-deps.js';
+import { runJob } from '../../gpu-container/worker/job/run-job.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 import {
   confinedRequests,

@@ -7,7 +7,7 @@ import { HeritageError } from '../../contracts/errors.js';
 import { requestKeys } from '../../contracts/keys.js';
 import { ManifestSchema } from '../../contracts/manifest.js';
 import { pinImage, type WorkMessage } from '../../contracts/work-message.js';
-import { stageInputs } from '../../gpu-container/worker/stage-inputs.js';
+import { stageInputs } from '../../gpu-container/worker/job/stage-inputs.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 import { makeImage, withOrientation } from '../support/images.js';
 

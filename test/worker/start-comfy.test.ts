@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ModelSource } from '../../adapters/aws/s3-model-source.js';
-import { ComfyRuntimeConfigSchema, startComfy } from '../../gpu-container/worker/start-comfy.js';
+import { ComfyRuntimeConfigSchema, startComfy } from '../../gpu-container/worker/engines/comfy/managed.js';
 import { putModel, sha256Of } from '../provision/model-fixtures.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isHeritageError } from '../../contracts/errors.js';
 import type { ObjectStore, PutOptions } from '../../contracts/ports.js';
-import { uploadFrames } from '../../gpu-container/worker/upload-frames.js';
+import { uploadFrames } from '../../gpu-container/worker/job/upload-frames.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 import { RecordingObjectStore } from './worker-fixtures.js';
 

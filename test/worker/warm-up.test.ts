@@ -8,7 +8,7 @@ import {
   type WarmupJob,
   WarmupModeSchema,
   warmUp,
-} from '../../gpu-container/worker/warm-up.js';
+} from '../../gpu-container/worker/engines/comfy/warm-up.js';
 
 /** An engine that records what it was asked to render and what the images looked like. */
 function recordingEngine(): WarmupEngine & { jobs: WarmupJob[]; cleaned: WarmupJob[]; sizes: string[] } {

@@ -19,10 +19,10 @@ import type {
   StoredObject,
 } from '../../contracts/ports.js';
 import { pinImage, type WorkMessage } from '../../contracts/work-message.js';
-import type { EngineJob, EngineOutput, FrameEngine } from '../../gpu-container/worker/engine.js';
+import type { EngineJob, EngineOutput, FrameEngine } from '../../gpu-container/worker/engines/engine.js';
 import { resolveFfmpegPath } from '../../gpu-container/worker/ffmpeg.js';
+import type { RunJobDeps } from '../../gpu-container/worker/job/job-deps.js';
 import { silentLog } from '../../gpu-container/worker/log.js';
-import type { RunJobDeps } from '../../gpu-container/worker/run-job.js';
 import type { Emulator } from '../support/emulator.js';
 
 /** A PNG with a bright square on a dark background; `x` moves the square. */

@@ -1,9 +1,9 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineInterruptedError } from '../../contracts/errors.js';
-import type { FrameEngine } from '../../gpu-container/worker/engine.js';
-import type { JobOutcome } from '../../gpu-container/worker/run-job.js';
-import { runWorkerLoop } from '../../gpu-container/worker/worker-loop.js';
+import type { FrameEngine } from '../../gpu-container/worker/engines/engine.js';
+import type { JobOutcome } from '../../gpu-container/worker/job/job-deps.js';
+import { runWorkerLoop } from '../../gpu-container/worker/job/worker-loop.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 import { jobDeps, receiveOne, seedRequest, workDir } from './worker-fixtures.js';
 

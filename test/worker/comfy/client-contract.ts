@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import type { HeritageError } from '../../../contracts/errors.js';
-import { type ApiPrompt, imagesOf, loadImageName } from '../../../gpu-container/worker/comfy/comfy-client.js';
-import { ComfyHttpClient } from '../../../gpu-container/worker/comfy/comfy-http-client.js';
+import {
+  type ApiPrompt,
+  imagesOf,
+  loadImageName,
+} from '../../../gpu-container/worker/engines/comfy/comfy-client.js';
+import { ComfyHttpClient } from '../../../gpu-container/worker/engines/comfy/comfy-http-client.js';
 
 /** A 1×1 PNG, small enough for any ComfyUI's input folder. */
 const PNG_1X1 = Buffer.from(

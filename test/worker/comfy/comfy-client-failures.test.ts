@@ -5,13 +5,13 @@ import {
   imagesOf,
   loadImageName,
   type RunProgress,
-} from '../../../gpu-container/worker/comfy/comfy-client.js';
-import { watchProcess } from '../../../gpu-container/worker/comfy/comfy-process.js';
-import { loadWorkflow } from '../../../gpu-container/worker/workflow/load-workflow.js';
+} from '../../../gpu-container/worker/engines/comfy/comfy-client.js';
+import { watchProcess } from '../../../gpu-container/worker/engines/comfy/comfy-process.js';
+import { loadWorkflow } from '../../../gpu-container/worker/engines/comfy/workflow/load-workflow.js';
 import {
   type RenderParameters,
   renderWorkflow,
-} from '../../../gpu-container/worker/workflow/render-workflow.js';
+} from '../../../gpu-container/worker/engines/comfy/workflow/render-workflow.js';
 import { ComfyDouble, TINY_PNG } from '../../support/comfy-double.js';
 import { spawnComfyDouble, stopProcess } from '../../support/comfy-double-process.js';
 import { clientFor, rejection } from './client-contract.js';

@@ -3,8 +3,8 @@ import {
   executionErrorFrom,
   isOutOfMemory,
   validationErrorFrom,
-} from '../../../gpu-container/worker/comfy/comfy-errors.js';
-import { PromptRejectedSchema } from '../../../gpu-container/worker/comfy/comfy-messages.js';
+} from '../../../gpu-container/worker/engines/comfy/comfy-errors.js';
+import { PromptRejectedSchema } from '../../../gpu-container/worker/engines/comfy/comfy-messages.js';
 
 /** A 400 body as execution.py validate_prompt builds it for two bad nodes. */
 function rejectedBody() {

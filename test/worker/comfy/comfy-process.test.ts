@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { waitForReady, watchProcess } from '../../../gpu-container/worker/comfy/comfy-process.js';
+import { waitForReady, watchProcess } from '../../../gpu-container/worker/engines/comfy/comfy-process.js';
 import { ComfyDouble } from '../../support/comfy-double.js';
 import { rejection } from './client-contract.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HistoryEntrySchema } from '../../../gpu-container/worker/comfy/comfy-messages.js';
-import { promptOutcome } from '../../../gpu-container/worker/comfy/prompt-outcome.js';
+import { HistoryEntrySchema } from '../../../gpu-container/worker/engines/comfy/comfy-messages.js';
+import { promptOutcome } from '../../../gpu-container/worker/engines/comfy/prompt-outcome.js';
 
 const executionError = {
   prompt_id: 'p',

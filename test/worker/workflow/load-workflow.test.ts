@@ -6,8 +6,8 @@ import {
   defaultWorkflowsDir,
   loadWorkflow,
   workflowRecord,
-} from '../../../gpu-container/worker/workflow/load-workflow.js';
-import { renderWorkflow } from '../../../gpu-container/worker/workflow/render-workflow.js';
+} from '../../../gpu-container/worker/engines/comfy/workflow/load-workflow.js';
+import { renderWorkflow } from '../../../gpu-container/worker/engines/comfy/workflow/render-workflow.js';
 import { rejection } from '../comfy/client-contract.js';
 
 describe('loadWorkflow', () => {

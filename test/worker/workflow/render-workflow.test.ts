@@ -1,14 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { computeGeometry } from '../../../contracts/geometry.js';
-import type { ObjectInfo } from '../../../gpu-container/worker/comfy/comfy-messages.js';
-import { loadWorkflow, type Workflow } from '../../../gpu-container/worker/workflow/load-workflow.js';
+import type { ObjectInfo } from '../../../gpu-container/worker/engines/comfy/comfy-messages.js';
+import {
+  loadWorkflow,
+  type Workflow,
+} from '../../../gpu-container/worker/engines/comfy/workflow/load-workflow.js';
 import {
   type RenderParameters,
   renderWorkflow,
   splitStep,
-} from '../../../gpu-container/worker/workflow/render-workflow.js';
-import { objectInfoProblems } from '../../../gpu-container/worker/workflow/validate-workflow.js';
+} from '../../../gpu-container/worker/engines/comfy/workflow/render-workflow.js';
+import { objectInfoProblems } from '../../../gpu-container/worker/engines/comfy/workflow/validate-workflow.js';
 
 const objectInfo = JSON.parse(
   readFileSync(

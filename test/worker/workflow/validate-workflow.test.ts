@@ -1,13 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ObjectInfo } from '../../../gpu-container/worker/comfy/comfy-messages.js';
-import { loadWorkflow, type Workflow } from '../../../gpu-container/worker/workflow/load-workflow.js';
+import type { ObjectInfo } from '../../../gpu-container/worker/engines/comfy/comfy-messages.js';
+import {
+  loadWorkflow,
+  type Workflow,
+} from '../../../gpu-container/worker/engines/comfy/workflow/load-workflow.js';
 import {
   boundInputs,
   objectInfoProblems,
   structureProblems,
   validateWorkflow,
-} from '../../../gpu-container/worker/workflow/validate-workflow.js';
+} from '../../../gpu-container/worker/engines/comfy/workflow/validate-workflow.js';
 
 const objectInfo = JSON.parse(
   readFileSync(
