@@ -145,6 +145,7 @@ export async function failDeadLetter(deps: DeadLetterDeps, letter: DeadLetter): 
     });
     return 'held';
   }
+  countMetric(deps.metrics, METRIC_NAMES.requestsFailed, { code: error.code, requestId });
   const event = failureEvent({
     status: 'failed',
     requestId,
@@ -159,9 +160,7 @@ export async function failDeadLetter(deps: DeadLetterDeps, letter: DeadLetter): 
     owner: letter.attemptId,
     leaseMs: deps.leaseMs,
   });
-  if (outcome === 'published') {
+  if (outcome === 'published')
     log.warn('request failed from the dead-letter queue', { error_code: error.code });
-    countMetric(deps.metrics, METRIC_NAMES.requestsFailed, { code: error.code, requestId });
-  }
   return 'failed';
 }

@@ -26,24 +26,27 @@ function requestIdOf(deps: DeadLetterDeps, object: ObjectCreated): string | unde
   }
 }
 
-/** Fails the request unless it got further; returns the status to publish for, if any. */
+/**
+ * Fails the request unless it got further; returns the status to publish for, if any, and whether
+ * this call moved it (only that call counts the outcome).
+ */
 async function failUnfinished(
   deps: DeadLetterDeps,
   requestId: string,
   letter: DeadLetter,
   error: ErrorInfo,
-): Promise<StatusDocument | undefined> {
+): Promise<{ status: StatusDocument; moved: boolean } | undefined> {
   const failed = failedStatus({ requestId, deliveryId: letter.deliveryId, error, now: deps.now() });
-  if (await deps.statuses.create(failed)) return failed;
+  if (await deps.statuses.create(failed)) return { status: failed, moved: true };
   const updated = await deps.statuses.update(
     requestId,
     fail({ error, now: deps.now(), only: isUnsent, claimedBy: letter.deliveryId }),
   );
-  if (updated !== undefined) return updated.status;
+  if (updated !== undefined) return { status: updated.status, moved: true };
   const status = (await deps.statuses.read(requestId))?.status;
   // A rejection whose event may not have gone out, or our own failure from an earlier delivery.
   const ours = status?.state === 'failed' && status.claimed_by === letter.deliveryId;
-  return status?.state === 'rejected' || ours ? status : undefined;
+  return status !== undefined && (status.state === 'rejected' || ours) ? { status, moved: false } : undefined;
 }
 
 async function eventManifest(deps: DeadLetterDeps, requestId: string) {
@@ -71,12 +74,14 @@ async function failIntakeObject(
   const error = new RetriesExhaustedError(
     `dispatch could not handle the manifest of ${requestId}: the intake message ran out of retries`,
   ).toInfo();
-  const status = await failUnfinished(deps, requestId, letter, error);
-  if (status === undefined) {
+  const ended = await failUnfinished(deps, requestId, letter, error);
+  if (ended === undefined) {
     log.info('intake dead letter for a request already enqueued or finished; nothing to do');
     return 'already-terminal';
   }
+  const { status } = ended;
   const state = status.state === 'rejected' ? 'rejected' : 'failed';
+  if (ended.moved) countMetric(deps.metrics, METRIC_NAMES.requestsFailed, { code: error.code, requestId });
   const event = failureEvent({
     status: state,
     requestId,
@@ -91,8 +96,6 @@ async function failIntakeObject(
   });
   if (outcome === 'published') {
     log.warn('request ended from the intake dead-letter queue', { state, error_code: event.error?.code });
-    const name = state === 'rejected' ? METRIC_NAMES.requestsRejected : METRIC_NAMES.requestsFailed;
-    countMetric(deps.metrics, name, { code: event.error?.code ?? 'RETRIES_EXHAUSTED', requestId });
   }
   return state === 'rejected' ? 'already-terminal' : 'failed';
 }

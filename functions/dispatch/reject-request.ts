@@ -1,6 +1,8 @@
 /**
  * Rejection: status `rejected`, created with If-None-Match like a claim, then one `rejected` event
- * through the outbox. The status comes first, so a retry knows a rejection is under way.
+ * through the outbox. The status comes first, so a retry knows a rejection is under way. Like every
+ * path that ends a request, it counts the outcome where it moves the status: the event may go out
+ * later, from a retry, dead-letter or reconcile.
  */
 import type { ErrorInfo, HeritageError } from '../../contracts/errors.js';
 import { failureEvent } from '../../contracts/lifecycle/completion-event.js';
@@ -30,7 +32,6 @@ export async function publishRejection(
   const outcome = await publishTerminalEvent(deps, event, { owner: input.attemptId, leaseMs: deps.leaseMs });
   if (outcome === 'published') {
     log.info('request rejected', { error_code: error.code, error_message: error.message });
-    countMetric(deps.metrics, METRIC_NAMES.requestsRejected, { code: error.code, requestId });
   }
   return outcome;
 }
@@ -55,6 +56,8 @@ export async function rejectRequest(
     }),
   );
   if (!created) return 'claimed-elsewhere';
+  // Counted where the status moved, once, whichever path gets the event out.
+  countMetric(deps.metrics, METRIC_NAMES.requestsRejected, { code: error.code, requestId });
   await publishRejection(ctx, error.toInfo(), clientReference, read);
   return 'rejected';
 }

@@ -54,11 +54,11 @@ async function validateClaimed(ctx: DispatchContext): Promise<ValidRequest | und
       manifest: validation.manifest,
       echo: validation.echo,
     });
-    await publishTerminalEvent(deps, event, { owner: input.attemptId, leaseMs: deps.leaseMs });
+    countMetric(deps.metrics, METRIC_NAMES.requestsFailed, { code: info.code, requestId });
     log.warn('claimed request failed: its input went bad before the work message was sent', {
       error_code: info.code,
     });
-    countMetric(deps.metrics, METRIC_NAMES.requestsFailed, { code: info.code, requestId });
+    await publishTerminalEvent(deps, event, { owner: input.attemptId, leaseMs: deps.leaseMs });
   }
   return undefined;
 }

@@ -85,6 +85,7 @@ async function failAndPublish(
 ) {
   const updated = await deps.statuses.update(status.request_id, fail({ error, now: deps.now(), only }));
   if (updated === undefined) return false;
+  countMetric(deps.metrics, METRIC_NAMES.requestsFailed, { code: error.code, requestId: status.request_id });
   const event = failureEvent({
     status: 'failed',
     requestId: status.request_id,
@@ -94,7 +95,6 @@ async function failAndPublish(
     parameters: status.parameters,
   });
   await publishTerminalEvent(deps, event, { owner: RECONCILE_OWNER, leaseMs: deps.leaseMs });
-  countMetric(deps.metrics, METRIC_NAMES.requestsFailed, { code: error.code, requestId: status.request_id });
   return true;
 }
 
