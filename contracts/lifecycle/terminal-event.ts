@@ -5,7 +5,10 @@
  * sent again from another path. The owner's own retry, or anyone once the claim is older than the
  * lease, finishes a publication that was cut short, always with the first body stored. An owner whose
  * publish SNS refused outright (a 4xx) gives its claim up at once, so the retry, a new owner, need not
- * wait out the lease; a timeout leaves it open whether SNS took the event, and keeps the claim.
+ * wait out the lease. A 5xx or a timeout leaves it open whether SNS took the event; the owner's call has
+ * returned, though, so its claim is cut to PUBLISH_SETTLE_MS: long enough for a request SNS may still
+ * be handling to end, and no longer, so that after an SNS outage the event goes out within a reconcile
+ * run instead of waiting out a Lambda's 16-minute lease.
  *
  * Owners are unique per attempt: a worker's lease token, a Lambda's SQS delivery. Each claim records
  * how long its owner may take (a worker: its request lease, a Lambda: longer than it may run), and
@@ -40,6 +43,12 @@ export type EventOutbox = z.infer<typeof EventOutboxSchema>;
 
 /** Longer than any Lambda may run: a claim this old belongs to an invocation that is gone. */
 export const DEFAULT_OUTBOX_LEASE_MS = 16 * 60 * 1000;
+/**
+ * How long a claim still holds after its owner's publish failed unclearly (a 5xx, a timeout): longer
+ * than SNS may go on handling a request its client gave up on (every call times out after 30 s of
+ * silence, adapters/aws/call-timeouts.ts).
+ */
+export const PUBLISH_SETTLE_MS = 60_000;
 /** Tries at the published marker after SNS accepted, with a doubling pause from MARK_BACKOFF_MS (~30 s in all). */
 export const MARK_ATTEMPTS = 6;
 const MARK_BACKOFF_MS = 500;
@@ -152,6 +161,21 @@ async function release(
   });
 }
 
+/** Cuts the claim to lapse PUBLISH_SETTLE_MS from now, unless it lapses sooner anyway. */
+async function settle(
+  deps: TerminalEventDeps,
+  key: string,
+  claimed: { doc: EventOutbox; etag: string },
+): Promise<void> {
+  const elapsed = deps.now().getTime() - Date.parse(claimed.doc.claimed_at);
+  const leaseMs = Math.min(claimed.doc.lease_ms, Math.max(1, elapsed + PUBLISH_SETTLE_MS));
+  if (leaseMs === claimed.doc.lease_ms) return;
+  await deps.objects.put(key, JSON.stringify({ ...claimed.doc, lease_ms: leaseMs }), {
+    contentType: 'application/json',
+    ifMatch: claimed.etag,
+  });
+}
+
 /**
  * Writes the marker, retrying: after SNS accepted, every failed try is a window for a second publish.
  * Its body says what went out and when, for whoever reads the bucket (an empty body would also leave
@@ -200,8 +224,10 @@ export async function publishTerminalEvent(
     await deps.events.publish(claimed.doc.event);
   } catch (error) {
     // Refused for certain: give the claim up, so the next attempt (a retry has a new owner) publishes at
-    // once instead of waiting out this one's lease. Anything less certain keeps the claim to its lease.
+    // once instead of waiting out this one's lease. Anything less certain keeps the claim until a request
+    // SNS may still be handling has ended.
     if (refused(error)) await release(deps, outbox.event, claimed).catch(() => undefined);
+    else await settle(deps, outbox.event, claimed).catch(() => undefined);
     throw error;
   }
   await markPublished(deps, outbox.published, claimed.doc);

@@ -8,6 +8,7 @@ import type { StatusDocument } from '../../../contracts/lifecycle/status.js';
 import {
   eventPublished,
   MARK_ATTEMPTS,
+  PUBLISH_SETTLE_MS,
   publishTerminalEvent,
 } from '../../../contracts/lifecycle/terminal-event.js';
 import { type Emulator, type EventListener, startEmulator } from '../../support/emulator.js';
@@ -91,6 +92,33 @@ describe('terminal-event outbox', () => {
 
     // Assess
     expect(afterLapse).toBe('published');
+    expect(await eventsOf(id)).toHaveLength(1);
+  });
+
+  it('after an unclear failure (a 5xx, a timeout) holds its claim only until the call has surely ended, not for its whole lease', async () => {
+    // Prepare: a Lambda's claim (16 min) whose publish SNS failed with a 500, as during an outage.
+    const id = newId();
+    const event = failureEvent({ status: 'failed', requestId: id, bucket: emulator.bucket, error });
+    const sixteenMinutes = 16 * 60_000;
+    const down = { ...deps(), events: { publish: () => Promise.reject(new Error('InternalFailure')) } };
+    await expect(publishTerminalEvent(down, event, { owner: 'a', leaseMs: sixteenMinutes })).rejects.toThrow(
+      'InternalFailure',
+    );
+    const at = (ms: number) => deps({ now: () => new Date(Date.now() + ms) });
+
+    // Act: another path just inside the settle time, then just after it, long before the lease.
+    const tooSoon = publishTerminalEvent(at(PUBLISH_SETTLE_MS - 5_000), event, {
+      owner: 'b',
+      leaseMs: sixteenMinutes,
+    });
+    await expect(tooSoon).rejects.toThrow(/being published by another attempt/);
+    const settled = await publishTerminalEvent(at(PUBLISH_SETTLE_MS + 1_000), event, {
+      owner: 'b',
+      leaseMs: sixteenMinutes,
+    });
+
+    // Assess
+    expect(settled).toBe('published');
     expect(await eventsOf(id)).toHaveLength(1);
   });
 
