@@ -10,7 +10,7 @@ import { fail, isUnsent } from '../../contracts/lifecycle/transitions.js';
 import { resolveSeed } from '../../contracts/manifest.js';
 import { METRIC_NAMES } from '../../contracts/metrics.js';
 import type { StatusRecord } from '../../contracts/ports.js';
-import { countMetric } from '../observability.js';
+import { countMetric, countRequestMetric } from '../observability.js';
 import { enqueueWork, takeOverClaim } from './claim-request.js';
 import type { DispatchContext, DispatchResult } from './dispatch-context.js';
 import { publishRejection } from './reject-request.js';
@@ -28,7 +28,7 @@ function duplicate(ctx: DispatchContext, record: StatusRecord): DispatchResult {
     claimed_by: record.status.claimed_by,
     delivery_id: ctx.input.deliveryId,
   });
-  countMetric(ctx.deps.metrics, METRIC_NAMES.duplicateEvents);
+  countRequestMetric(ctx.deps.metrics, METRIC_NAMES.duplicateEvents, ctx.requestId);
   return 'duplicate';
 }
 

@@ -13,13 +13,26 @@ import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-s
 import { type EmfRecord, readWorkerEmf } from '../../cli/local/emf-records.js';
 import { type LocalStack, startLocalStack } from '../../cli/local/local-stack.js';
 import { objectCreatedRecord } from '../../cli/local/s3-notification-bridge.js';
-import { type CompletionEvent, CompletionEventSchema } from '../../contracts/event.js';
+import { type CompletionEvent, CompletionEventSchema, UPLOAD_REJECTED_TYPE } from '../../contracts/event.js';
+import { METRIC_NAMES } from '../../contracts/metrics.js';
 import { captureConsoleEmf } from '../support/emf-capture.js';
-import { type FaultProxy, type FaultRule, startFaultProxy } from '../support/fault-proxy.js';
+import {
+  type FaultProxy,
+  type FaultRule,
+  type ForwardedCall,
+  type InjectedRule,
+  startFaultProxy,
+} from '../support/fault-proxy.js';
 import { drainQueue } from '../support/queues.js';
-import { putManifest, putRequest } from '../support/requests.js';
-import { type PlannedRequest, planDrill, type RequestFault } from './chaos-plan.js';
-import { killAtHeldCall, killDuringRender, type SabotageContext } from './sabotage.js';
+import { putManifest, putRequest, sampleImage } from '../support/requests.js';
+import { type PlannedRequest, planDrill, REQUEST_FAULTS, type RequestFault } from './chaos-plan.js';
+import {
+  killAtHeldCall,
+  killDuringRender,
+  type SabotageContext,
+  SabotageTimeout,
+  until,
+} from './sabotage.js';
 import { type RequestVerdict, verifyRequest } from './verify-request.js';
 
 export interface DrillOptions {
@@ -41,12 +54,19 @@ export interface DrillReport {
   durationMs: number;
   /** Faults that happened, by kind: per-request faults and every error or hold the proxy injected. */
   faults: Record<string, number>;
+  /** Background rules that did not fire as often as armed: their faults were never met. */
+  backgroundUnfired: string[];
+  /** Per published terminal event: ms from SNS answering to its `event.published` marker being stored. */
+  markWindowsMs: number[];
   lost: number;
   duplicates: number;
   verdicts: RequestVerdict[];
   /** Every EMF record the run wrote: the in-process functions' and every worker's, as CloudWatch would get them. */
   metrics: EmfRecord[];
 }
+
+/** The work queue's visibility in the drill: a killed worker's request comes back after this. */
+const DRILL_VISIBILITY_SECONDS = 10;
 
 /** Small frames: the drill tests the pipeline's promises, not the engine. */
 export const DRILL_MANIFEST = { resolution: 480, frame_length: 17, interpolation: 1, video: false, seed: 7 };
@@ -129,26 +149,98 @@ async function repeatNotification(stack: LocalStack, requestId: string, times: n
   );
 }
 
+/** A rule armed for one request's fault, and how often it must have fired for the fault to count. */
+interface ArmedRule {
+  what: string;
+  rule: InjectedRule;
+  /** Fired at least this often. */
+  atLeast: number;
+  /** And at most this often (a transient fault that must have been retried through, not more). */
+  atMost?: number;
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The dispatch's SendMessage of a request's work message (SQS's JSON protocol names the queue). */
+function workMessageBody(stack: LocalStack, id: string): RegExp {
+  const queue = escapeRegExp(stack.aws.workQueueUrl.split('/').pop() ?? '');
+  return new RegExp(`^(?=[\\s\\S]*"QueueUrl":"[^"]*/${queue}")(?=[\\s\\S]*${escapeRegExp(id)})`);
+}
+
 /** Proxy rules a fault needs in place before its request is uploaded. */
-function armFault(proxy: FaultProxy, { requestId: id, fault }: PlannedRequest): void {
-  const hold = (key: RegExp, operation: string, times = 1) =>
-    proxy.inject({
-      service: 's3',
-      operation,
-      key,
-      kind: 'hold',
+function armFault(
+  stack: LocalStack,
+  proxy: FaultProxy,
+  { requestId: id, fault }: PlannedRequest,
+): ArmedRule[] {
+  const armed: ArmedRule[] = [];
+  const arm = (what: string, rule: FaultRule, atLeast = 1, atMost?: number) =>
+    armed.push({ what, rule: proxy.inject(rule), atLeast, ...(atMost === undefined ? {} : { atMost }) });
+  const hold = (what: string, key: RegExp, operation: string, times = 1) =>
+    arm(
+      what,
+      {
+        service: 's3',
+        operation,
+        key,
+        kind: 'hold',
+        times,
+        ...(operation === 'GET' ? { ranged: false } : {}),
+      },
       times,
-      ...(operation === 'GET' ? { ranged: false } : {}),
+      times,
+    );
+  const startImage = new RegExp(`^inbox/${id}/start\\.png$`);
+  const outbox = new RegExp(`^requests/${id}/event\\.json$`);
+  if (fault === 'kill-download') hold('held start.png GET', startImage, 'GET');
+  if (fault === 'kill-upload' || fault === 'term-upload') hold('held frame PUT', frameKey(id, 2), 'PUT');
+  if (fault === 'kill-every-attempt') hold('held frame PUTs', frameKey(id, 2), 'PUT', 3);
+  if (fault === 'kill-before-event') hold('held outbox PUT', outbox, 'PUT');
+  if (fault === 'kill-after-mark-last') {
+    hold('held frame PUTs', frameKey(id, 2), 'PUT', 2);
+    hold('held outbox PUT on the last delivery', outbox, 'PUT');
+  }
+  if (fault === 'two-holders') {
+    // The work message is read as dispatch sends it (and let go at once), to be delivered a second time.
+    arm(
+      'work message seen',
+      { service: 'sqs', operation: 'SendMessage', body: workMessageBody(stack, id), kind: 'hold', times: 1 },
+      1,
+      1,
+    );
+    hold('held frame PUT', frameKey(id, 2), 'PUT');
+  }
+  if (fault === 'image-replaced') hold("held worker's start.png GET", startImage, 'GET');
+  if (fault === 'sns-outage') {
+    const body = new RegExp(escapeRegExp(id));
+    arm('SNS outage', {
+      service: 'sns',
+      operation: 'Publish',
+      body,
+      kind: 'internal-error',
+      times: 1_000_000,
     });
-  if (fault === 'kill-download') hold(new RegExp(`^inbox/${id}/start\\.png$`), 'GET');
-  if (fault === 'kill-upload' || fault === 'term-upload') hold(frameKey(id, 2), 'PUT');
-  if (fault === 'kill-every-attempt') hold(frameKey(id, 2), 'PUT', 3);
-  if (fault === 'kill-before-event') hold(new RegExp(`^requests/${id}/event\\.json$`), 'PUT');
+  }
+  if (fault === 'mark-fails') {
+    // Three tries of one SDK call, then one more: the second marker attempt goes through.
+    const marker = new RegExp(`^requests/${id}/event\\.published$`);
+    arm(
+      'failed marker PUTs',
+      { service: 's3', operation: 'PUT', key: marker, kind: 'internal-error', times: 4 },
+      4,
+      4,
+    );
+  }
   if (fault === 'upload-transient') {
-    proxy.inject({ service: 's3', operation: 'PUT', key: frameKey(id, 1), kind: 'internal-error', times: 2 });
+    arm(
+      'transient frame PUT errors',
+      { service: 's3', operation: 'PUT', key: frameKey(id, 1), kind: 'internal-error', times: 2 },
+      2,
+      2,
+    );
   }
   if (fault === 'upload-broken') {
-    proxy.inject({
+    arm('frame PUT errors', {
       service: 's3',
       operation: 'PUT',
       key: frameKey(id, 1),
@@ -156,6 +248,15 @@ function armFault(proxy: FaultProxy, { requestId: id, fault }: PlannedRequest): 
       times: 1_000_000,
     });
   }
+  return armed;
+}
+
+/** What an armed rule fired, against what its fault needs; undefined when it holds. */
+function unfired(armed: ArmedRule): string | undefined {
+  const fired = armed.rule.fired();
+  if (fired >= armed.atLeast && (armed.atMost === undefined || fired <= armed.atMost)) return undefined;
+  const wanted = armed.atMost === armed.atLeast ? `${armed.atLeast}` : `at least ${armed.atLeast}`;
+  return `${armed.what} fired ${fired} time(s), expected ${wanted}`;
 }
 
 async function waitForState(ctx: SabotageContext, requestId: string, state: string): Promise<void> {
@@ -165,8 +266,73 @@ async function waitForState(ctx: SabotageContext, requestId: string, state: stri
   }
 }
 
-/** Does the request's fault once its moment comes; resolves true when the fault happened. */
-async function sabotage(ctx: SabotageContext, { requestId: id, fault }: PlannedRequest): Promise<boolean> {
+/** Waits for a worker to log `text` on a line that names the request. */
+async function waitForWorkerLog(ctx: SabotageContext, requestId: string, text: string): Promise<void> {
+  while (!ctx.stop.aborted) {
+    if ((await readWorkerLogs(ctx.stack)).some((line) => line.includes(requestId) && line.includes(text)))
+      return;
+    await sleep(250);
+  }
+  throw new SabotageTimeout(`no worker logged "${text}" for ${requestId}`);
+}
+
+/**
+ * One `two-holders` fault at a time: its first holder stays parked until a second worker took the
+ * duplicate, so two at once could park every worker and wait on each other for ever.
+ */
+let twoHolders: Promise<unknown> = Promise.resolve();
+
+/** A second delivery of the request's work message while its first holder is parked mid-upload. */
+function deliverTwice(ctx: SabotageContext, id: string): Promise<void> {
+  const turn = twoHolders.then(() => deliverTwiceNow(ctx, id));
+  twoHolders = turn.catch(() => undefined);
+  return turn;
+}
+
+async function deliverTwiceNow(ctx: SabotageContext, id: string): Promise<void> {
+  const sent = await until(ctx, `the work message of ${id}`, async () =>
+    ctx.proxy.held().find((call) => call.service === 'sqs' && call.body.includes(id)),
+  );
+  sent.release();
+  const { MessageBody } = JSON.parse(sent.body) as { MessageBody: string };
+  const upload = await until(ctx, `a held frame PUT of ${id}`, async () =>
+    ctx.proxy.held().find((call) => call.key !== undefined && frameKey(id, 2).test(call.key)),
+  );
+  await ctx.stack.clients.sqs.send(
+    new SendMessageCommand({ QueueUrl: ctx.stack.aws.workQueueUrl, MessageBody }),
+  );
+  await waitForWorkerLog(ctx, id, REQUEST_FAULTS['two-holders'].logged);
+  upload.release();
+}
+
+/** The start image replaced while the worker's GET of it is parked: after validation, before the read. */
+async function replaceStartImage(ctx: SabotageContext, id: string): Promise<void> {
+  const key = `inbox/${id}/start.png`;
+  const read = await until(ctx, `the worker's GET of ${key}`, async () =>
+    ctx.proxy.held().find((call) => call.key === key),
+  );
+  await ctx.stack.objects.put(key, await sampleImage(160, 96, 'png', 90), { contentType: 'image/png' });
+  read.release();
+}
+
+/** Keeps the request's SNS outage on past three visibility windows from its first refused publish. */
+async function snsOutage(ctx: SabotageContext, armed: ArmedRule[]): Promise<void> {
+  const [outage] = armed;
+  if (outage === undefined) throw new Error('no outage rule armed');
+  await until(ctx, 'the first refused publish', async () => (outage.rule.fired() > 0 ? true : undefined));
+  await sleep(3 * DRILL_VISIBILITY_SECONDS * 1000 + 2_000, undefined, { signal: ctx.stop });
+  outage.rule.remove();
+}
+
+/**
+ * Does the request's fault once its moment comes. Resolves undefined when the fault happened, or with
+ * what went wrong: a fault that did not happen proves nothing, so the drill counts it as a problem.
+ */
+async function sabotage(
+  ctx: SabotageContext,
+  { requestId: id, fault }: PlannedRequest,
+  armed: ArmedRule[],
+): Promise<string | undefined> {
   const actions: Partial<Record<RequestFault, () => Promise<unknown>>> = {
     'kill-download': () => killAtHeldCall(ctx, id, new RegExp(`^inbox/${id}/start\\.png$`), 'SIGKILL'),
     'kill-inference': () => killDuringRender(ctx, id, 'worker'),
@@ -178,23 +344,88 @@ async function sabotage(ctx: SabotageContext, { requestId: id, fault }: PlannedR
     'kill-every-attempt': async () => {
       for (let attempt = 0; attempt < 3; attempt++) await killAtHeldCall(ctx, id, frameKey(id, 2), 'SIGKILL');
     },
+    'kill-after-mark-last': async () => {
+      for (let attempt = 0; attempt < 2; attempt++) await killAtHeldCall(ctx, id, frameKey(id, 2), 'SIGKILL');
+      await killAtHeldCall(ctx, id, new RegExp(`^requests/${id}/event\\.json$`), 'SIGKILL');
+    },
+    'two-holders': () => deliverTwice(ctx, id),
+    'image-replaced': () => replaceStartImage(ctx, id),
+    'sns-outage': () => snsOutage(ctx, armed),
     'duplicate-x2': () => repeatNotification(ctx.stack, id, 1),
     'duplicate-x3': () => repeatNotification(ctx.stack, id, 2),
-    'bad-manifest': async () => {},
     'manifest-replaced': async () => {
       await waitForState(ctx, id, 'running');
       if (ctx.stop.aborted) throw new Error('request finished before it was seen running');
       await putManifest(ctx.stack.objects, id, { ...DRILL_MANIFEST, positive_prompt: 'a different scene' });
     },
   };
-  const action = actions[fault];
-  if (action === undefined) return fault !== 'none';
   try {
-    await action();
-    return true;
-  } catch {
-    return false;
+    await actions[fault]?.();
+    return undefined;
+  } catch (error) {
+    return `the ${fault} fault did not happen: ${(error as Error).message}`;
   }
+}
+
+/**
+ * The window for a second event, as it happened: from SNS answering a request's terminal event to the
+ * `event.published` marker being stored, per request (ms). A crash inside it, or a marker that never
+ * gets stored, lets another path publish the same event again once the outbox claim lapses.
+ */
+function markWindows(calls: ForwardedCall[]): number[] {
+  const published = new Map<string, number>();
+  const windows: number[] = [];
+  for (const call of calls) {
+    if (call.service === 'sns' && call.operation === 'Publish' && call.status === 200) {
+      const message = new URLSearchParams(call.body).get('Message');
+      const event = message === null ? undefined : CompletionEventSchema.safeParse(JSON.parse(message)).data;
+      if (event !== undefined && event.type !== UPLOAD_REJECTED_TYPE)
+        published.set(event.request_id, call.answeredAt);
+    }
+    const marker = call.key?.match(/^requests\/([^/]+)\/event\.published$/);
+    if (
+      call.service === 's3' &&
+      call.operation === 'PUT' &&
+      call.status === 200 &&
+      marker?.[1] !== undefined
+    ) {
+      const at = published.get(marker[1]);
+      if (at !== undefined) windows.push(call.answeredAt - at);
+      published.delete(marker[1]);
+    }
+  }
+  return windows;
+}
+
+/** The p-th percentile (0–100) of some numbers, nearest rank. */
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+/** Dispatch's DuplicateEvents records that name the request: proof it saw the repeated notifications. */
+function duplicatesSeen(metrics: EmfRecord[], requestId: string): number {
+  return metrics.filter(
+    (record) => record.request_id === requestId && record[METRIC_NAMES.duplicateEvents] !== undefined,
+  ).length;
+}
+
+/** Every way the request's fault may not have happened as planned; empty when it is proven. */
+function proofProblems(
+  planned: PlannedRequest,
+  sabotaged: string | undefined,
+  armed: ArmedRule[],
+  metrics: EmfRecord[],
+): string[] {
+  const problems = [sabotaged, ...armed.map(unfired)].filter((p): p is string => p !== undefined);
+  const repeats = { 'duplicate-x2': 1, 'duplicate-x3': 2 } as Partial<Record<RequestFault, number>>;
+  const expected = repeats[planned.fault];
+  if (expected !== undefined) {
+    const seen = duplicatesSeen(metrics, planned.requestId);
+    if (seen < expected)
+      problems.push(`dispatch counted ${seen} duplicate notification(s), expected ${expected}`);
+  }
+  return problems;
 }
 
 export async function runDrill(options: DrillOptions): Promise<DrillReport> {
@@ -213,7 +444,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     idleTimeoutSeconds: 900,
     requestTimeoutSeconds: 300,
     // A killed worker's request comes back after this; heartbeats renew it three times per window.
-    workVisibilitySeconds: 10,
+    workVisibilitySeconds: DRILL_VISIBILITY_SECONDS,
     maxReceiveCount: 3,
     reconcileIntervalSeconds: 2,
     workDir,
@@ -240,7 +471,13 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     }
   })();
   try {
-    for (const rule of BACKGROUND_FAULTS) faultProxy.inject(rule);
+    const background = BACKGROUND_FAULTS.map(
+      (rule): ArmedRule => ({
+        what: `background ${rule.service} ${rule.operation} ${rule.kind}`,
+        rule: faultProxy.inject(rule),
+        atLeast: rule.times,
+      }),
+    );
     const poison = ['{"not": "an S3 event"', '{"version": 1, "request_id": "../../etc/passwd"}'];
     await stack.clients.sqs.send(
       new SendMessageCommand({ QueueUrl: stack.aws.intakeQueueUrl, MessageBody: poison[0] }),
@@ -249,15 +486,25 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       new SendMessageCommand({ QueueUrl: stack.aws.workQueueUrl, MessageBody: poison[1] }),
     );
     const ctx: SabotageContext = { stack, proxy: faultProxy, stop: stop.signal };
-    const sabotages: Promise<boolean>[] = [];
-    for (const planned of plan) {
-      armFault(faultProxy, planned);
+    const sabotages: Promise<string | undefined>[] = [];
+    const armed: ArmedRule[][] = [];
+    // Submissions are paced so that a duplicate work message (two-holders) is not queued behind the
+    // whole run: at most this many requests wait for their event at once.
+    const inFlight = Math.max(4, options.workers * 4);
+    const deadline = startedAt + options.timeoutMs;
+    const ended = (planned: PlannedRequest) =>
+      events.get(planned.requestId)?.some((event) => event.type !== UPLOAD_REJECTED_TYPE) === true;
+    for (const [i, planned] of plan.entries()) {
+      while (Date.now() < deadline && plan.slice(0, i).filter((p) => !ended(p)).length >= inFlight) {
+        await sleep(200);
+      }
+      const rules = armFault(stack, faultProxy, planned);
+      armed.push(rules);
       await putRequest(stack.objects, planned.requestId, manifestFor(planned.fault));
-      sabotages.push(sabotage(ctx, planned));
+      sabotages.push(sabotage(ctx, planned, rules));
       log(`submitted ${planned.requestId}`);
     }
-    const deadline = startedAt + options.timeoutMs;
-    while (Date.now() < deadline && plan.some((p) => !events.has(p.requestId))) await sleep(500);
+    while (Date.now() < deadline && plan.some((p) => !ended(p))) await sleep(500);
     // Settle: nothing left in flight that could still publish, then a little longer for late duplicates.
     while (
       Date.now() < deadline &&
@@ -268,23 +515,28 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     await sleep(3_000);
     stop.abort();
     await collecting;
-    const injected = await Promise.all(sabotages);
-    const faults: Record<string, number> = { 'poison-message': poison.length };
-    plan.forEach((planned, i) => {
-      if (injected[i]) faults[planned.fault] = (faults[planned.fault] ?? 0) + 1;
-    });
-    for (const [kind, count] of Object.entries(faultProxy.injected())) faults[`proxy ${kind}`] = count;
+    const sabotaged = await Promise.all(sabotages);
     const workerLogs = await readWorkerLogs(stack);
     const metrics = [...functionEmf.records, ...(await readWorkerEmf(join(stack.workDir, 'workers')))];
+    // A fault counts only where it is proven: its rules fired as planned and its action happened.
+    const faults: Record<string, number> = { 'poison-message': poison.length };
     const verdicts: RequestVerdict[] = [];
-    for (const planned of plan)
-      verdicts.push(await verifyRequest(stack, planned, events.get(planned.requestId) ?? [], workerLogs));
+    for (const [i, planned] of plan.entries()) {
+      const verdict = await verifyRequest(stack, planned, events.get(planned.requestId) ?? [], workerLogs);
+      const unproven = proofProblems(planned, sabotaged[i], armed[i] ?? [], metrics);
+      if (unproven.length === 0) faults[planned.fault] = (faults[planned.fault] ?? 0) + 1;
+      verdicts.push({ ...verdict, problems: [...verdict.problems, ...unproven] });
+    }
+    for (const [kind, count] of Object.entries(faultProxy.injected())) faults[`proxy ${kind}`] = count;
+    const backgroundUnfired = background.map(unfired).filter((p): p is string => p !== undefined);
     return {
       seed: options.seed,
       requests: plan.length,
       workers: options.workers,
       durationMs: Date.now() - startedAt,
       faults,
+      backgroundUnfired,
+      markWindowsMs: markWindows(faultProxy.forwarded()),
       lost: verdicts.filter((v) => v.events === 0).length,
       duplicates: verdicts.reduce((sum, v) => sum + Math.max(0, v.events - 1), 0),
       verdicts,
@@ -311,6 +563,8 @@ export function formatReport(report: DrillReport): string {
       (v) =>
         `  ${v.requestId}: ${v.events} event(s), ${v.state} after ${v.attempts ?? 0} attempt(s)${v.errorCode === undefined ? '' : ` ${v.errorCode}`}${v.problems.length === 0 ? '' : ` PROBLEMS: ${v.problems.join('; ')}`}`,
     ),
+    ...report.backgroundUnfired.map((line) => `  NOT INJECTED: ${line}`),
+    `window for a second event (SNS answered -> marker stored), ${report.markWindowsMs.length} events: p50 ${percentile(report.markWindowsMs, 50)} ms, p99 ${percentile(report.markWindowsMs, 99)} ms, max ${Math.max(...report.markWindowsMs)} ms`,
     `requests: ${report.requests}  lost: ${report.lost}  duplicates: ${report.duplicates}  with problems: ${report.verdicts.filter((v) => v.problems.length > 0).length}`,
   ];
   return lines.join('\n');

@@ -14,12 +14,38 @@ export const REQUEST_FAULTS = {
   'kill-upload': { expect: 'succeeded', minAttempts: 2 },
   /** SIGKILL after result.json and status `succeeded`, before the event (the outbox write is held). */
   'kill-before-event': { expect: 'succeeded' },
-  /** SIGTERM while a frame upload is in flight: the worker hands the request back. */
-  'term-upload': { expect: 'succeeded', minAttempts: 2 },
+  /**
+   * SIGTERM while a frame upload is in flight: the worker aborts the held PUT at once (its connection
+   * closes while the worker still runs) and hands the request back.
+   */
+  'term-upload': { expect: 'succeeded', minAttempts: 2, logged: '"outcome":"released"' },
   /** The engine (ffmpeg) is killed mid-render: ENGINE_CRASHED, retried after a backoff. */
-  'engine-crash': { expect: 'succeeded', minAttempts: 2, logged: 'ENGINE_CRASHED' },
+  'engine-crash': { expect: 'succeeded', minAttempts: 2, logged: '"ENGINE_CRASHED"' },
   /** Every attempt's worker is killed mid-upload until the message dead-letters. */
   'kill-every-attempt': { expect: 'failed', code: 'WORKER_CRASHED', minAttempts: 3 },
+  /**
+   * Killed mid-upload on its first two deliveries, then SIGKILLed on the last one after its status is
+   * `succeeded` and before the event (the outbox write is held): the message dead-letters with the
+   * event unsent, and dead-letter or reconcile sends it.
+   */
+  'kill-after-mark-last': { expect: 'succeeded', minAttempts: 3 },
+  /**
+   * SNS answers 500 to every publish of this request's event for longer than three visibility windows;
+   * the event goes out once, after the outage.
+   */
+  'sns-outage': { expect: 'succeeded' },
+  /**
+   * The work message is delivered a second time while the first holder renders (SQS may deliver twice):
+   * the second worker finds the lease held and leaves the request; one render, one event.
+   */
+  'two-holders': { expect: 'succeeded', maxAttempts: 1, logged: 'another attempt holds this request' },
+  /**
+   * S3 answers 500 to the first tries of the `event.published` marker, after SNS took the event: the
+   * marker is retried, and no other path publishes again.
+   */
+  'mark-fails': { expect: 'succeeded' },
+  /** The start image is replaced after dispatch validated it, before the worker reads it: IMAGE_CHANGED. */
+  'image-replaced': { expect: 'failed', code: 'IMAGE_CHANGED' },
   /** S3 answers 500 to the first tries of a frame PUT; the SDK retries through it. */
   'upload-transient': { expect: 'succeeded' },
   /** S3 answers 500 to every try of a frame PUT: the request fails with UPLOAD_FAILED. */
@@ -39,7 +65,9 @@ export const REQUEST_FAULTS = {
     code?: string;
     /** Workers that must have taken the request: proof that the fault hit a run in progress. */
     minAttempts?: number;
-    /** An error code the worker must have logged for the request (a retried failure has no event). */
+    /** Workers that may have taken it at most: no second render. */
+    maxAttempts?: number;
+    /** Text a worker must have logged on a line that names the request (a retried failure has no event). */
     logged?: string;
     /** Uploads under the request's id that must each get one REQUEST_ID_REUSED event (default none). */
     reusedUploads?: number;

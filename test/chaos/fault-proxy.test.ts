@@ -87,13 +87,44 @@ describe('fault proxy', () => {
       .catch((error: unknown) => error);
     while (proxy.held().length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
 
+    const [held] = proxy.held();
+
     // Act
     abort.abort();
     await put;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    proxy.held()[0]?.release();
+    await held?.abandoned;
+    held?.release();
 
     // Assess
     expect(await aws.objects.get('outputs/dropped/a.txt')).toBeUndefined();
+  });
+
+  it('matches SNS calls on their body, counts what each rule fired, and stops a removed rule', async () => {
+    // Prepare
+    const clients = localAwsClients(proxy.endpoint, { maxAttempts: 1 });
+    const publish = (message: string) =>
+      clients.sns.send(new PublishCommand({ TopicArn: aws.topicArn, Message: message })).then(
+        () => 'sent',
+        (error: { name: string }) => error.name,
+      );
+    const outage = proxy.inject({
+      service: 'sns',
+      operation: 'Publish',
+      body: /request-a/,
+      kind: 'internal-error',
+      times: 1_000,
+    });
+
+    // Act
+    const during = [await publish('{"request_id":"request-a"}'), await publish('{"request_id":"request-b"}')];
+    const firedDuring = outage.fired();
+    outage.remove();
+    const after = await publish('{"request_id":"request-a"}');
+
+    // Assess
+    expect(during).toEqual(['InternalFailure', 'sent']);
+    expect(firedDuring).toBe(1);
+    expect(after).toBe('sent');
+    expect(outage.fired()).toBe(1);
   });
 });

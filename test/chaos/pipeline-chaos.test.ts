@@ -33,6 +33,7 @@ describe('pipeline under faults', () => {
       expect(report.faults[fault], `fault ${fault} was injected`).toBe(1);
     }
     expect(report.faults['proxy s3:hold']).toBeGreaterThanOrEqual(6);
+    expect(report.backgroundUnfired).toEqual([]);
   });
 });
 

@@ -16,7 +16,11 @@ export interface SabotageContext {
 
 export class SabotageTimeout extends Error {}
 
-async function until<T>(ctx: SabotageContext, what: string, probe: () => Promise<T | undefined>): Promise<T> {
+export async function until<T>(
+  ctx: SabotageContext,
+  what: string,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
   while (!ctx.stop.aborted) {
     const value = await probe();
     if (value !== undefined) return value;
@@ -25,10 +29,17 @@ async function until<T>(ctx: SabotageContext, what: string, probe: () => Promise
   throw new SabotageTimeout(`gave up waiting for ${what}`);
 }
 
+/** Whether the process still runs: a zombie (exited, not yet reaped) does not. */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    // The state follows the command name, which is in parentheses and may itself hold spaces.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
@@ -64,7 +75,11 @@ function commandLine(pid: number): string {
   }
 }
 
-/** Sends `signal` to the worker once the parked call appears, waits for the worker to exit, then drops the call. */
+/**
+ * Sends `signal` to the worker once the parked call appears, waits for the worker to exit, then drops
+ * the call. SIGTERM must make the worker abort the parked call itself: its connection has to close
+ * while the worker still runs, or the worker only let go of it by exiting.
+ */
 export async function killAtHeldCall(
   ctx: SabotageContext,
   requestId: string,
@@ -75,9 +90,18 @@ export async function killAtHeldCall(
     ctx.proxy.held().find((call) => call.key !== undefined && key.test(call.key)),
   );
   const pid = await workerPid(ctx, requestId);
+  let abortedWhileAlive: boolean | undefined;
+  void held.abandoned.then(() => {
+    abortedWhileAlive = alive(pid);
+  });
   process.kill(pid, signal);
   await until(ctx, `worker ${pid} to exit`, async () => (alive(pid) ? undefined : true));
   held.release();
+  if (signal === 'SIGTERM') {
+    await until(ctx, `the held call on ${key} to close`, async () => abortedWhileAlive);
+    if (!abortedWhileAlive)
+      throw new Error(`worker ${pid} did not abort its call on ${key}; it exited holding it`);
+  }
 }
 
 /** SIGKILLs the request's engine (the preview's ffmpeg) while it renders, or its worker with `worker`. */

@@ -76,18 +76,26 @@ export async function verifyRequest(
   if (events.length > 1) problems.push(`duplicate: ${events.length} terminal events`);
   if (event !== undefined) {
     if (state !== event.status) problems.push(`status ${state} disagrees with the ${event.status} event`);
-    const expected: { expect: string; code?: string; minAttempts?: number; logged?: string } =
-      REQUEST_FAULTS[planned.fault];
+    const expected: {
+      expect: string;
+      code?: string;
+      minAttempts?: number;
+      maxAttempts?: number;
+      logged?: string;
+    } = REQUEST_FAULTS[planned.fault];
     const { logged } = expected;
     if (
       logged !== undefined &&
-      !workerLogs.some((line) => line.includes(planned.requestId) && line.includes(`"${logged}"`))
+      !workerLogs.some((line) => line.includes(planned.requestId) && line.includes(logged))
     ) {
       problems.push(`no worker logged ${logged} for it`);
     }
     const attempts = record?.status.attempt ?? 0;
     if (attempts < (expected.minAttempts ?? 0)) {
       problems.push(`taken ${attempts} time(s); the fault should have made it ${expected.minAttempts}`);
+    }
+    if (attempts > (expected.maxAttempts ?? Number.POSITIVE_INFINITY)) {
+      problems.push(`taken ${attempts} time(s); at most ${expected.maxAttempts} may have rendered it`);
     }
     if (event.status !== expected.expect) problems.push(`ended ${event.status}, expected ${expected.expect}`);
     if (expected.code !== undefined && event.error?.code !== expected.code) {

@@ -20,6 +20,8 @@ export interface FaultRule {
   key?: RegExp;
   /** S3 only: true matches ranged GETs only (dispatch's header probes), false whole-object ones only. */
   ranged?: boolean;
+  /** SQS and SNS: the request body must match (an SNS Publish names its request in the message). */
+  body?: RegExp;
   kind: FaultKind;
   /** Fault this many matching calls, then let them through. */
   times: number;
@@ -30,17 +32,42 @@ export interface HeldCall {
   service: Service;
   operation: string;
   key?: string;
+  /** The call's body as text (SQS and SNS; empty for S3, whose bodies are data). */
+  body: string;
+  /** Resolves when the client gave the call up (aborted it, or exited) while it was held. */
+  abandoned: Promise<void>;
   /** Forwards the call if its client is still connected; a killed client's call is dropped. */
   release(): void;
 }
 
+/** A call the proxy forwarded and its answer: when each went by (ms since the epoch). */
+export interface ForwardedCall {
+  service: Service;
+  operation: string;
+  key?: string;
+  /** SNS only: the form-encoded body (it names the request); empty otherwise. */
+  body: string;
+  status: number;
+  sentAt: number;
+  answeredAt: number;
+}
+
+/** An injected rule: how often it fired, so a drill can prove that its fault really happened. */
+export interface InjectedRule {
+  fired(): number;
+  /** Stops the rule from matching (an outage that ends). */
+  remove(): void;
+}
+
 export interface FaultProxy {
   endpoint: string;
-  inject(rule: FaultRule): void;
+  inject(rule: FaultRule): InjectedRule;
   /** Calls parked by `hold` faults and not released yet. */
   held(): HeldCall[];
   /** How many faults were injected, by service and kind. */
   injected(): Record<string, number>;
+  /** Every call forwarded to the emulator and answered, in the order the answers ended. */
+  forwarded(): ForwardedCall[];
   close(): Promise<void>;
 }
 
@@ -49,12 +76,17 @@ interface Classified {
   operation: string;
   key?: string;
   ranged?: boolean;
+  body: string;
+}
+
+interface ActiveRule extends FaultRule {
+  fired: number;
 }
 
 function classify(req: IncomingMessage, body: Buffer): Classified {
   const target = req.headers['x-amz-target'];
   if (typeof target === 'string' && target.startsWith('AmazonSQS.')) {
-    return { service: 'sqs', operation: target.slice('AmazonSQS.'.length) };
+    return { service: 'sqs', operation: target.slice('AmazonSQS.'.length), body: body.toString('utf8') };
   }
   const contentType = req.headers['content-type'] ?? '';
   if (
@@ -62,12 +94,19 @@ function classify(req: IncomingMessage, body: Buffer): Classified {
     req.url?.split('?')[0] === '/' &&
     contentType.includes('x-www-form-urlencoded')
   ) {
-    const action = new URLSearchParams(body.toString('utf8')).get('Action') ?? '';
-    return { service: 'sns', operation: action };
+    const text = body.toString('utf8');
+    const action = new URLSearchParams(text).get('Action') ?? '';
+    return { service: 'sns', operation: action, body: text };
   }
   const path = new URL(req.url ?? '/', 'http://proxy').pathname;
   const key = decodeURIComponent(path.split('/').slice(2).join('/'));
-  return { service: 's3', operation: req.method ?? 'GET', key, ranged: req.headers.range !== undefined };
+  return {
+    service: 's3',
+    operation: req.method ?? 'GET',
+    key,
+    ranged: req.headers.range !== undefined,
+    body: '',
+  };
 }
 
 function faultResponse(
@@ -118,18 +157,20 @@ function faultResponse(
 
 export async function startFaultProxy(upstreamEndpoint: string): Promise<FaultProxy> {
   const upstream = new URL(upstreamEndpoint);
-  const rules: FaultRule[] = [];
+  const rules: ActiveRule[] = [];
   const counts: Record<string, number> = {};
   const parked = new Set<HeldCall>();
+  const journal: ForwardedCall[] = [];
 
-  function matching(call: Classified): FaultRule | undefined {
+  function matching(call: Classified): ActiveRule | undefined {
     return rules.find(
       (rule) =>
         rule.times > 0 &&
         rule.service === call.service &&
         (rule.operation === undefined || rule.operation === call.operation) &&
         (rule.key === undefined || (call.key !== undefined && rule.key.test(call.key))) &&
-        (rule.ranged === undefined || rule.ranged === call.ranged),
+        (rule.ranged === undefined || rule.ranged === call.ranged) &&
+        (rule.body === undefined || rule.body.test(call.body)),
     );
   }
 
@@ -142,15 +183,22 @@ export async function startFaultProxy(upstreamEndpoint: string): Promise<FaultPr
       const rule = matching(call);
       if (rule !== undefined) {
         rule.times -= 1;
+        rule.fired += 1;
         const name = `${call.service}:${rule.kind}`;
         counts[name] = (counts[name] ?? 0) + 1;
         if (rule.kind === 'hold') {
+          const abandoned = new Promise<void>((resolve) => {
+            res.on('close', () => {
+              if (!res.writableFinished) resolve();
+            });
+          });
           const held: HeldCall = {
             ...call,
+            abandoned,
             release: () => {
               parked.delete(held);
               if (res.destroyed || req.socket.destroyed) return;
-              forward(req, res, body);
+              forward(req, res, body, call);
             },
           };
           parked.add(held);
@@ -164,17 +212,30 @@ export async function startFaultProxy(upstreamEndpoint: string): Promise<FaultPr
         res.end(fault.body);
         return;
       }
-      forward(req, res, body);
+      forward(req, res, body, call);
     });
   }
 
-  function forward(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+  function forward(req: IncomingMessage, res: ServerResponse, body: Buffer, call: Classified): void {
+    const sentAt = Date.now();
     const out = request(
       new URL(req.url ?? '/', upstream),
       { method: req.method, headers: { ...req.headers, host: upstream.host } },
       (upstreamRes) => {
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+        const status = upstreamRes.statusCode ?? 502;
+        res.writeHead(status, upstreamRes.headers);
         upstreamRes.pipe(res);
+        res.on('finish', () =>
+          journal.push({
+            service: call.service,
+            operation: call.operation,
+            ...(call.key === undefined ? {} : { key: call.key }),
+            body: call.service === 'sns' ? call.body : '',
+            status,
+            sentAt,
+            answeredAt: Date.now(),
+          }),
+        );
       },
     );
     out.on('error', (error) => {
@@ -193,9 +254,17 @@ export async function startFaultProxy(upstreamEndpoint: string): Promise<FaultPr
       if (rule.kind === 'access-denied' && rule.service !== 's3') {
         throw new Error('access-denied faults are modelled for S3 only');
       }
-      rules.push({ ...rule });
+      const active: ActiveRule = { ...rule, fired: 0 };
+      rules.push(active);
+      return {
+        fired: () => active.fired,
+        remove: () => {
+          active.times = 0;
+        },
+      };
     },
     injected: () => ({ ...counts }),
+    forwarded: () => [...journal],
     held: () => [...parked],
     close: () =>
       new Promise<void>((resolve) => {
