@@ -75,6 +75,43 @@ describe('startComfy', () => {
     }
   });
 
+  it('gives each worker on one host its own ComfyUI port when none is set (Batch jobs share the host network)', async () => {
+    // Prepare: two workers of one instance, neither told a port.
+    const comfyDir = join(dir, 'ComfyUI-shared-host');
+    await mkdir(comfyDir);
+    const fake = pathToFileURL(join(import.meta.dirname, 'fake-comfy.mjs')).href;
+    await writeFile(join(comfyDir, 'main.py'), `import(${JSON.stringify(fake)});\n`);
+    const config = ComfyRuntimeConfigSchema.parse({
+      MODEL_BUCKET: emulator.modelBucket,
+      MODEL_CACHE_DIR: join(dir, 'cache-shared-host'),
+      COMFYUI_DIR: comfyDir,
+      COMFYUI_PYTHON: process.execPath,
+    });
+    const start = (n: number) =>
+      startComfy({
+        config,
+        source: new S3ModelSource(emulator.s3, emulator.modelBucket),
+        models: [],
+        workDir: join(dir, `comfy-work-shared-host-${n}`),
+      });
+
+    // Act
+    const started = await Promise.all([start(1), start(2)]);
+
+    // Assess: both answer, each on its own port.
+    try {
+      const urls = started.map((one) => one.supervisor.url);
+      expect(config.COMFYUI_PORT).toBe(0);
+      expect(new Set(urls).size).toBe(2);
+      for (const url of urls) {
+        expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+        expect((await fetch(`${url}/system_stats`)).ok).toBe(true);
+      }
+    } finally {
+      await Promise.all(started.map((one) => one.supervisor.stop()));
+    }
+  });
+
   it.each([
     ['sage', true],
     ['pytorch', false],

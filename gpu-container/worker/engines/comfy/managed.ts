@@ -7,6 +7,7 @@
  * non-zero, so that Batch retries the job on another host.
  */
 import { readFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -48,10 +49,12 @@ export const ComfyRuntimeConfigSchema = z.object({
   COMFYUI_PORT: z.coerce
     .number()
     .int()
-    .min(1024)
-    .max(65535)
-    .default(8188)
-    .describe('Loopback port of ComfyUI.'),
+    .refine((port) => port === 0 || (port >= 1024 && port <= 65535), 'a port from 1024 to 65535, or 0')
+    .default(0)
+    .describe(
+      'Loopback port of ComfyUI; 0 (the default) takes a free one when the worker starts. Batch runs the ' +
+        'jobs of one instance on the host network, so the 8 workers of a p5.48xlarge cannot share a fixed port.',
+    ),
   COMFYUI_MAX_RESTARTS: z.coerce
     .number()
     .int()
@@ -99,6 +102,22 @@ export interface StartedComfy {
   startMs: number;
 }
 
+/**
+ * A loopback port nobody listens on now, as the kernel hands one out. Another worker on the host could
+ * take it before ComfyUI binds it; ComfyUI then fails to start and the supervisor's restart budget
+ * applies, as for any start that fails.
+ */
+export async function freeLoopbackPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 export async function startComfy(options: StartComfyOptions): Promise<StartedComfy> {
   const { config } = options;
   const started = performance.now();
@@ -126,7 +145,7 @@ export async function startComfy(options: StartComfyOptions): Promise<StartedCom
     command: config.COMFYUI_PYTHON,
     entry: [join(config.COMFYUI_DIR, 'main.py')],
     cwd: config.COMFYUI_DIR,
-    port: config.COMFYUI_PORT,
+    port: config.COMFYUI_PORT === 0 ? await freeLoopbackPort() : config.COMFYUI_PORT,
     workDir: options.workDir,
     modelCacheDir: config.MODEL_CACHE_DIR,
     modelFolders: options.models.map((model) => model.folder),
