@@ -1,7 +1,7 @@
 /** The whole Heritage pipeline (docs/architecture.md) in one stack: storage, queues, Lambdas, GPU fleet, alarms. */
 import * as path from 'node:path';
-import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
@@ -168,21 +168,7 @@ export class HeritageStack extends Stack {
     allowObjects(role, storage.modelBucket, modelPrefix, ['s3:GetObject']);
     allowListing(role, storage.modelBucket, [modelPrefix]);
     allowPublish(role, messaging.completionsTopic, messaging.topicKey);
-    // A policy of its own, so that its acknowledgement covers this statement and nothing else.
-    const putMetrics = new iam.Policy(role, 'PutMetricDataPolicy', {
-      roles: [role],
-      statements: [
-        new iam.PolicyStatement({
-          actions: ['cloudwatch:PutMetricData'],
-          resources: ['*'],
-          conditions: { StringEquals: { 'cloudwatch:namespace': METRICS_NAMESPACE } },
-        }),
-      ],
-    });
-    Validations.of(putMetrics).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'PutMetricData supports no resource-level permissions; the condition pins it to the Heritage namespace.',
-    });
+    // No cloudwatch:PutMetricData: the worker's metrics are EMF lines in its log stream, which
+    // CloudWatch Logs turns into metrics (docs/observability.md).
   }
 }

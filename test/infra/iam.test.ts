@@ -19,7 +19,6 @@ const NO_RESOURCE_LEVEL = new Set([
   'xray:PutTraceSegments',
   'xray:PutTelemetryRecords',
   'batch:ListJobs',
-  'cloudwatch:PutMetricData',
   'ecr:GetAuthorizationToken',
 ]);
 
