@@ -10,8 +10,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startLocalStack } from '../cli/local/local-stack.js';
 import { CompletionEventSchema } from '../contracts/event.js';
+import { startLocalStack } from '../local/local-stack.js';
 import { drainQueue } from '../test/support/queues.js';
 import { putRequest } from '../test/support/requests.js';
 

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { type EmfRecord, readWorkerEmf } from '../../cli/local/emf-records.js';
-import { type LocalStack, startLocalStack } from '../../cli/local/local-stack.js';
-import { objectCreatedRecord } from '../../cli/local/s3-notification-bridge.js';
 import { type CompletionEvent, CompletionEventSchema, UPLOAD_REJECTED_TYPE } from '../../contracts/event.js';
 import { METRIC_NAMES } from '../../contracts/metrics.js';
+import { type EmfRecord, readWorkerEmf } from '../../local/emf-records.js';
+import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
+import { objectCreatedRecord } from '../../local/s3-notification-bridge.js';
 import { captureConsoleEmf } from '../support/emf-capture.js';
 import {
   type FaultProxy,

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_CREDENTIALS } from '../../cli/local/local-aws.js';
 import { requestKeys } from '../../contracts/keys.js';
+import { LOCAL_CREDENTIALS } from '../../local/local-aws.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 import { seedRequest, workDir } from './worker-fixtures.js';
 
