@@ -22,13 +22,13 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { DEMO_MANIFEST } from '../cli/commands/demo.js';
-import { demoImages } from '../cli/demo/demo-images.js';
-import { prepareSubmission } from '../cli/requests/prepare-submission.js';
-import { uploadSubmission } from '../cli/requests/upload-submission.js';
 import { type CompletionEvent, CompletionEventSchema } from '../contracts/event.js';
+import { demoImages } from '../local/demo/demo-images.js';
+import { DEMO_MANIFEST } from '../local/demo/demo-manifest.js';
 import { LOCAL_NAMES } from '../local/local-aws.js';
 import { type LocalStack, startLocalStack } from '../local/local-stack.js';
+import { prepareSubmission } from '../local/submission/prepare-submission.js';
+import { uploadSubmission } from '../local/submission/upload-submission.js';
 import { type ModelFront, startModelFront } from './model-front.js';
 
 const REQUEST_TIMEOUT_MS = 20 * 60_000;
