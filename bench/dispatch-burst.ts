@@ -26,8 +26,8 @@ import { WorkMessageSchema } from '../contracts/work-message.js';
 import { processIntake } from '../functions/dispatch/process-intake.js';
 import { localAwsClients } from '../local/aws-clients.js';
 import { startLocalAws } from '../local/local-aws.js';
-import { fakeBatch } from '../test/support/batch-fake.js';
-import { makeImage } from '../test/support/images.js';
+import { fakeBatch } from '../local/testkit/batch-fake.js';
+import { makeImage } from '../local/testkit/images.js';
 
 export interface DispatchBurstOptions {
   requests?: number;

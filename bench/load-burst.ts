@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CompletionEventSchema } from '../contracts/event.js';
 import { startLocalStack } from '../local/local-stack.js';
-import { drainQueue } from '../test/support/queues.js';
-import { putRequest } from '../test/support/requests.js';
+import { drainQueue } from '../local/testkit/queues.js';
+import { putRequest } from '../local/testkit/requests.js';
 
 const MANIFEST = { resolution: 480, frame_length: 17, interpolation: 1, video: false, seed: 3 };
 const UPLOAD_CONCURRENCY = 16;

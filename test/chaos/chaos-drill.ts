@@ -15,6 +15,8 @@ import { METRIC_NAMES } from '../../contracts/metrics.js';
 import { type EmfRecord, readWorkerEmf } from '../../local/emf-records.js';
 import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
 import { objectCreatedRecord } from '../../local/s3-notification-bridge.js';
+import { drainQueue } from '../../local/testkit/queues.js';
+import { putManifest, putRequest, sampleImage } from '../../local/testkit/requests.js';
 import { captureConsoleEmf } from '../support/emf-capture.js';
 import {
   type FaultProxy,
@@ -23,8 +25,6 @@ import {
   type InjectedRule,
   startFaultProxy,
 } from '../support/fault-proxy.js';
-import { drainQueue } from '../support/queues.js';
-import { putManifest, putRequest, sampleImage } from '../support/requests.js';
 import { type PlannedRequest, planDrill, REQUEST_FAULTS, type RequestFault } from './chaos-plan.js';
 import {
   killAtHeldCall,

@@ -9,8 +9,8 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForCompletionEvent } from '../../cli/requests/completion-listener.js';
 import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
+import { makeImage } from '../../local/testkit/images.js';
 import { runCli } from '../support/cli.js';
-import { makeImage } from '../support/images.js';
 
 describe('heritage submit, status, wait and fetch on the local stack', () => {
   let stack: LocalStack;

@@ -7,14 +7,14 @@ import { ObjectStatusStore } from '../../contracts/lifecycle/status-store.js';
 import { type WorkMessage, WorkMessageSchema } from '../../contracts/work-message.js';
 import { processIntake } from '../../functions/dispatch/process-intake.js';
 import { localAwsClients } from '../../local/aws-clients.js';
-import { type BatchFake, fakeBatch } from '../support/batch-fake.js';
+import { type BatchFake, fakeBatch } from '../../local/testkit/batch-fake.js';
+import { gif } from '../../local/testkit/images.js';
+import { drainQueue } from '../../local/testkit/queues.js';
+import { putImages, putManifest, putRequest, sampleImage } from '../../local/testkit/requests.js';
 import { type Emulator, type EventListener, startEmulator } from '../support/emulator.js';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 import { intakeDeps } from '../support/function-deps.js';
-import { gif } from '../support/images.js';
 import { intakeRecord, rawRecord, readEventFixture, sqsEvent } from '../support/intake-events.js';
-import { drainQueue } from '../support/queues.js';
-import { putImages, putManifest, putRequest, sampleImage } from '../support/requests.js';
 
 let emulator: Emulator;
 let events: EventListener;
