@@ -22,7 +22,9 @@ afterAll(async () => {
 function startWorker(
   env: Record<string, string>,
 ): ChildProcess & { exited: Promise<number | null>; output: () => string } {
-  const child = spawn('node_modules/.bin/tsx', ['gpu-container/worker/main.ts'], {
+  // As the local stack starts workers: node itself, so SIGTERM reaches the worker and not a wrapper
+  // (the tsx command relays it, and kills the worker when the relay takes more than 30 ms).
+  const child = spawn(process.execPath, ['--import', 'tsx', 'gpu-container/worker/main.ts'], {
     env: {
       PATH: process.env.PATH ?? '',
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
