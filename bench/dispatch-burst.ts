@@ -20,14 +20,14 @@ import { BatchWorkerLauncher } from '../adapters/aws/batch-worker-launcher.js';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store.js';
 import { SnsEventPublisher } from '../adapters/aws/sns-event-publisher.js';
 import { SqsWorkQueue } from '../adapters/aws/sqs-work-queue.js';
-import { localAwsClients } from '../cli/local/aws-clients.js';
-import { startLocalAws } from '../cli/local/local-aws.js';
 import { ObjectStatusStore } from '../contracts/lifecycle/status-store.js';
 import type { WorkQueue } from '../contracts/ports.js';
 import { WorkMessageSchema } from '../contracts/work-message.js';
 import { processIntake } from '../functions/dispatch/process-intake.js';
-import { fakeBatch } from '../test/support/batch-fake.js';
-import { makeImage } from '../test/support/images.js';
+import { localAwsClients } from '../local/aws-clients.js';
+import { startLocalAws } from '../local/local-aws.js';
+import { fakeBatch } from '../local/testkit/batch-fake.js';
+import { makeImage } from '../local/testkit/images.js';
 
 export interface DispatchBurstOptions {
   requests?: number;

@@ -6,8 +6,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalAws } from '../cli/local/local-aws.js';
 import { uploadFrames } from '../gpu-container/worker/job/upload-frames.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalAws } from '../local/local-aws.js';
 import { benchFrames, median } from './bench-frames.js';
 import { S3_LIKE } from './network-model-proxy.js';
 import { startRemoteS3 } from './remote-s3.js';

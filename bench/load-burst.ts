@@ -10,10 +10,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startLocalStack } from '../cli/local/local-stack.js';
 import { CompletionEventSchema } from '../contracts/event.js';
-import { drainQueue } from '../test/support/queues.js';
-import { putRequest } from '../test/support/requests.js';
+import { startLocalStack } from '../local/local-stack.js';
+import { drainQueue } from '../local/testkit/queues.js';
+import { putRequest } from '../local/testkit/requests.js';
 
 const MANIFEST = { resolution: 480, frame_length: 17, interpolation: 1, video: false, seed: 3 };
 const UPLOAD_CONCURRENCY = 16;

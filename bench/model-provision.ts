@@ -24,7 +24,6 @@ import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { S3ModelSource } from '../adapters/aws/s3-model-source.js';
-import { localAwsClients, localModelSource } from '../cli/local/aws-clients.js';
 import type { ModelSource } from '../contracts/model-source.js';
 import { type ModelFile, provisionModels } from '../gpu-container/worker/provision/provision-models.js';
 import {
@@ -32,6 +31,7 @@ import {
   type PartPlanOverrides,
   planParts,
 } from '../gpu-container/worker/provision/ranged-download.js';
+import { localAwsClients, localModelSource } from '../local/aws-clients.js';
 import { S3_LIKE, startNetworkModelProxy } from './network-model-proxy.js';
 import { answerCpuProbes, cpuSpread, formatCpuSpread, readChildCpu } from './store-cpu.js';
 

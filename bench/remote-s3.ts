@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { startFauxqs } from 'fauxqs';
-import { LOCAL_NAMES, LOCAL_REGION } from '../cli/local/local-aws.js';
+import { LOCAL_NAMES, LOCAL_REGION } from '../local/local-aws.js';
 import { type NetworkModelOptions, startNetworkModelProxy } from './network-model-proxy.js';
 
 export interface RemoteS3 {

@@ -16,9 +16,9 @@ import {
   type StackOutputs,
   StackOutputsSchema,
 } from '../contracts/stack-outputs.js';
+import { localAwsClients } from '../local/aws-clients.js';
+import { LOCAL_NAMES, LOCAL_REGION } from '../local/local-aws.js';
 import type { TargetFlags } from './args.js';
-import { localAwsClients } from './local/aws-clients.js';
-import { LOCAL_NAMES, LOCAL_REGION } from './local/local-aws.js';
 
 export interface Target {
   mode: 'local' | 'cloud';

@@ -8,34 +8,23 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CompletionEvent } from '../../contracts/event.js';
+import { demoImages } from '../../local/demo/demo-images.js';
+import { DEMO_MANIFEST } from '../../local/demo/demo-manifest.js';
+import { type RequestMetric, readWorkerEmf, requestMetrics } from '../../local/emf-records.js';
+import { comfyUiUrlFromEnv, type LocalStack, startLocalStack } from '../../local/local-stack.js';
+import type { WorkerExit } from '../../local/local-worker-launcher.js';
+import { newRequestId, prepareSubmission } from '../../local/submission/prepare-submission.js';
+import { uploadSubmission } from '../../local/submission/upload-submission.js';
 import { COMMON_OPTIONS, integerFlag, parseCommand, secondsFlag } from '../args.js';
-import { demoImages } from '../demo/demo-images.js';
 import { RequestFailedError, UsageError } from '../exit-codes.js';
-import { waitForCompletionEvent } from '../local/completion-listener.js';
-import { type RequestMetric, readWorkerEmf, requestMetrics } from '../local/emf-records.js';
-import { comfyUiUrlFromEnv, type LocalStack, startLocalStack } from '../local/local-stack.js';
-import type { WorkerExit } from '../local/local-worker-launcher.js';
 import { createOutput, formatBytes, formatSeconds, type Output } from '../output.js';
 import { createProgress, type Stage } from '../progress.js';
+import { waitForCompletionEvent } from '../requests/completion-listener.js';
 import { type DownloadedOutputs, describeOutputs, downloadOutputs } from '../requests/download-outputs.js';
-import { newRequestId, prepareSubmission } from '../requests/prepare-submission.js';
-import { uploadSubmission } from '../requests/upload-submission.js';
 
 export const DEMO_USAGE = `heritage demo [--out DIR] [--timeout SECONDS] [--max-workers N] [--json]
   runs the whole pipeline locally and writes DIR/<id>/{frames/,video.mp4,result.json} (default ./out)
   the engine is ComfyUI when COMFYUI_URL is set, otherwise the CPU preview engine`;
-
-/** The demo request: 480p, 65 generated frames, RIFE x2, so 129 frames at 32 fps, and an MP4. */
-export const DEMO_MANIFEST = {
-  positive_prompt: 'the sun rises over the bay while a boat sails east and a red ball rolls across the grass',
-  resolution: 480,
-  frame_length: 65,
-  interpolation: 2,
-  steps: 8,
-  seed: 42,
-  video: true,
-  client_reference: 'heritage-demo',
-} as const;
 
 const PREVIEW_NOTICE =
   'The preview engine is motion-compensated interpolation (ffmpeg minterpolate) on the CPU: it is NOT AI output. ' +

@@ -7,13 +7,13 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigInvalidError } from '../../contracts/errors.js';
+import { LOCAL_CREDENTIALS } from '../../local/local-aws.js';
+import { comfyUiUrlFromEnv, type LocalStack, startLocalStack } from '../../local/local-stack.js';
 import { COMMON_OPTIONS, integerFlag, parseCommand } from '../args.js';
 import { UsageError } from '../exit-codes.js';
-import { watchCompletionEvents } from '../local/completion-listener.js';
-import { LOCAL_CREDENTIALS } from '../local/local-aws.js';
-import { comfyUiUrlFromEnv, type LocalStack, startLocalStack } from '../local/local-stack.js';
-import { formatRequestLine } from '../local/request-line.js';
 import { createOutput } from '../output.js';
+import { watchCompletionEvents } from '../requests/completion-listener.js';
+import { formatRequestLine } from '../requests/request-line.js';
 
 export const LOCAL_UP_USAGE = `heritage local up [--port N] [--max-workers N] [--idle-timeout SECONDS] [--json]
   runs the local stack until Ctrl-C; --port 0 picks a free port (default 4566)

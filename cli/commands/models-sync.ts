@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import cliProgress from 'cli-progress';
+import { localAwsClients } from '../../local/aws-clients.js';
 import { COMMON_OPTIONS, parseCommand } from '../args.js';
 import { UsageError } from '../exit-codes.js';
-import { localAwsClients } from '../local/aws-clients.js';
 import { type MirroredModel, mirrorModel } from '../models/mirror-model.js';
 import { type LearnedChecksum, readModelList, recordChecksums } from '../models/model-list.js';
 import {

@@ -1,6 +1,8 @@
 /** heritage submit <start> <end> [flags]: validate locally, upload the images, then the manifest. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { prepareSubmission } from '../../local/submission/prepare-submission.js';
+import { uploadSubmission } from '../../local/submission/upload-submission.js';
 import { COMMON_OPTIONS, integerFlag, parseCommand, secondsFlag, TARGET_OPTIONS } from '../args.js';
 import { UsageError } from '../exit-codes.js';
 import { createOutput, formatBytes } from '../output.js';
@@ -8,8 +10,6 @@ import { createProgress, type Stage } from '../progress.js';
 import { assertSucceeded, awaitTerminalStatus } from '../requests/await-request.js';
 import { downloadOutputs } from '../requests/download-outputs.js';
 import { assertIdUnused } from '../requests/explain-request.js';
-import { prepareSubmission } from '../requests/prepare-submission.js';
-import { uploadSubmission } from '../requests/upload-submission.js';
 import { resolveTarget } from '../target.js';
 
 export const SUBMIT_USAGE = `heritage submit <start-image> <end-image> [options]

@@ -9,7 +9,7 @@ import {
   DEFAULT_STACK_NAME,
   type StackOutputs,
 } from '../../contracts/stack-outputs.js';
-import { LOCAL_NAMES } from '../local/local-aws.js';
+import { LOCAL_NAMES } from '../../local/local-aws.js';
 
 export interface ModelTargetFlags {
   stack?: string | undefined;

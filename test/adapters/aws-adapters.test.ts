@@ -1,9 +1,9 @@
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store.js';
-import { localAwsClients } from '../../cli/local/aws-clients.js';
 import type { StatusDocument } from '../../contracts/lifecycle/status.js';
 import { isPreconditionFailed } from '../../contracts/ports.js';
+import { localAwsClients } from '../../local/aws-clients.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 

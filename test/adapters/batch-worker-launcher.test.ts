@@ -1,7 +1,7 @@
 import { ListJobsCommand, SubmitJobCommand } from '@aws-sdk/client-batch';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TransientError } from '../../contracts/errors.js';
-import { type BatchFake, fakeBatch } from '../support/batch-fake.js';
+import { type BatchFake, fakeBatch } from '../../local/testkit/batch-fake.js';
 import { launcherFor } from '../support/function-deps.js';
 
 const JOB_QUEUE = 'arn:aws:batch:us-east-1:123456789012:job-queue/heritage-workers';

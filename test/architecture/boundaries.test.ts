@@ -2,18 +2,9 @@
  * The dependency rule, checked on the real import graph (esbuild's metafile): contracts import no
  * AWS SDK, no adapter and no deployable; domain code reaches AWS only through ports.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { importGraph } from '../support/import-graph.js';
-
-/** Every TypeScript file under `folder`, as repository paths. */
-async function sourcesUnder(folder: string): Promise<string[]> {
-  const entries = await readdir(folder, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
-    .map((entry) => `${entry.parentPath}/${entry.name}`.replace(/^\.\//, ''))
-    .sort();
-}
+import { importGraph, sourcesUnder } from '../support/import-graph.js';
 
 describe('architecture boundaries', () => {
   it('keeps contracts free of the AWS SDK and of every adapter and deployable', async () => {

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ModelSource } from '../../adapters/aws/s3-model-source.js';
 import { type ModelFront, parseRange, startModelFront } from '../../bench/model-front.js';
-import { localModelSource } from '../../cli/local/aws-clients.js';
 import { provisionModels } from '../../gpu-container/worker/provision/provision-models.js';
+import { localModelSource } from '../../local/aws-clients.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 
 describe('model front', () => {

@@ -10,11 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { type EmfRecord, readWorkerEmf } from '../../cli/local/emf-records.js';
-import { type LocalStack, startLocalStack } from '../../cli/local/local-stack.js';
-import { objectCreatedRecord } from '../../cli/local/s3-notification-bridge.js';
 import { type CompletionEvent, CompletionEventSchema, UPLOAD_REJECTED_TYPE } from '../../contracts/event.js';
 import { METRIC_NAMES } from '../../contracts/metrics.js';
+import { type EmfRecord, readWorkerEmf } from '../../local/emf-records.js';
+import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
+import { objectCreatedRecord } from '../../local/s3-notification-bridge.js';
+import { drainQueue } from '../../local/testkit/queues.js';
+import { putManifest, putRequest, sampleImage } from '../../local/testkit/requests.js';
 import { captureConsoleEmf } from '../support/emf-capture.js';
 import {
   type FaultProxy,
@@ -23,8 +25,6 @@ import {
   type InjectedRule,
   startFaultProxy,
 } from '../support/fault-proxy.js';
-import { drainQueue } from '../support/queues.js';
-import { putManifest, putRequest, sampleImage } from '../support/requests.js';
 import { type PlannedRequest, planDrill, REQUEST_FAULTS, type RequestFault } from './chaos-plan.js';
 import {
   killAtHeldCall,

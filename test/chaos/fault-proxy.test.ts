@@ -2,7 +2,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localAwsClients } from '../../cli/local/aws-clients.js';
+import { localAwsClients } from '../../local/aws-clients.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 

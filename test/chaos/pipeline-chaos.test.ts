@@ -1,7 +1,7 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type EmfDatapoint, type EmfRecord, emfDatapoints } from '../../cli/local/emf-records.js';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../../contracts/metrics.js';
+import { type EmfDatapoint, type EmfRecord, emfDatapoints } from '../../local/emf-records.js';
 import { buildHeritage } from '../infra/support/heritage-app.js';
 import { type AlarmProperties, evaluateAlarm } from '../support/alarm-evaluation.js';
 import { metricsReadBy, type ReadMetric } from '../support/template-metrics.js';

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { LocalStack } from '../../cli/local/local-stack.js';
+import type { LocalStack } from '../../local/local-stack.js';
 import type { FaultProxy, HeldCall } from '../support/fault-proxy.js';
 
 export interface SabotageContext {

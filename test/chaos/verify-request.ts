@@ -4,10 +4,10 @@
  * meantime gets its own `heritage.upload.rejected` event, which is not the request's.
  */
 import sharp from 'sharp';
-import type { LocalStack } from '../../cli/local/local-stack.js';
 import { type CompletionEvent, UPLOAD_REJECTED_TYPE } from '../../contracts/event.js';
 import { requestKeys } from '../../contracts/keys.js';
 import { ResultSchema } from '../../contracts/result.js';
+import type { LocalStack } from '../../local/local-stack.js';
 import { type PlannedRequest, REQUEST_FAULTS } from './chaos-plan.js';
 
 export interface RequestVerdict extends PlannedRequest {

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localAwsClients } from '../../cli/local/aws-clients.js';
 import { type CompletionEvent, CompletionEventSchema } from '../../contracts/event.js';
+import { localAwsClients } from '../../local/aws-clients.js';
+import { makeImage } from '../../local/testkit/images.js';
 import { CLI_BIN, NODE, REPO_ROOT } from '../support/cli.js';
-import { makeImage } from '../support/images.js';
 
 const awsInstalled = spawnSync('aws', ['--version'], { encoding: 'utf8' }).status === 0;
 const inCi = process.env.CI === 'true';

@@ -2,9 +2,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeImage } from '../../local/testkit/images.js';
 import { runCli } from '../support/cli.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
-import { makeImage } from '../support/images.js';
 
 describe('heritage submit: argument errors', () => {
   let aws: Emulator;

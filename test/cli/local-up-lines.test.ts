@@ -6,11 +6,11 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store.js';
-import { localAwsClients } from '../../cli/local/aws-clients.js';
 import { requestKeys } from '../../contracts/keys.js';
 import { ResultSchema } from '../../contracts/result.js';
+import { localAwsClients } from '../../local/aws-clients.js';
+import { putRequest } from '../../local/testkit/requests.js';
 import { CLI_BIN, NODE, REPO_ROOT } from '../support/cli.js';
-import { putRequest } from '../support/requests.js';
 
 let child: ChildProcessWithoutNullStreams;
 let stack: { endpoint: string; bucket: string };

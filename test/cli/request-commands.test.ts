@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitForCompletionEvent } from '../../cli/local/completion-listener.js';
-import { type LocalStack, startLocalStack } from '../../cli/local/local-stack.js';
+import { waitForCompletionEvent } from '../../cli/requests/completion-listener.js';
+import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
+import { makeImage } from '../../local/testkit/images.js';
 import { runCli } from '../support/cli.js';
-import { makeImage } from '../support/images.js';
 
 describe('heritage submit, status, wait and fetch on the local stack', () => {
   let stack: LocalStack;

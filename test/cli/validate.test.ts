@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toErrorInfo } from '../../contracts/errors.js';
 import { parseManifest } from '../../contracts/manifest.js';
+import { makeImage } from '../../local/testkit/images.js';
 import { runCli } from '../support/cli.js';
-import { makeImage } from '../support/images.js';
 
 /** What dispatch reports for these bytes: the contracts' parser is the code it runs. */
 function dispatchError(bytes: string) {

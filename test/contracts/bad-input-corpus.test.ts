@@ -14,7 +14,7 @@ import {
   makeImage,
   pngWithDeclaredSize,
   pngWithOverlongChunk,
-} from '../support/images.js';
+} from '../../local/testkit/images.js';
 
 interface Case {
   name: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { inspectImage } from '../../contracts/image-header.js';
-import { makeImage, withOrientation } from '../support/images.js';
+import { makeImage, withOrientation } from '../../local/testkit/images.js';
 
 describe('inspectImage', () => {
   it.each(['png', 'jpeg', 'webp'] as const)('reads format and size of a real %s', async (format) => {

@@ -6,7 +6,7 @@ import {
   resolveSeed,
   SEED_MAX,
 } from '../../contracts/manifest.js';
-import { makeImage } from '../support/images.js';
+import { makeImage } from '../../local/testkit/images.js';
 
 describe('manifest v1', () => {
   it('applies every default to an empty manifest', () => {

@@ -8,11 +8,11 @@ import { ERROR_CODES } from '../../contracts/errors.js';
 import { CompletionEventSchema } from '../../contracts/event.js';
 import { parseManifest } from '../../contracts/manifest.js';
 import { processIntake } from '../../functions/dispatch/process-intake.js';
-import { fakeBatch } from '../support/batch-fake.js';
+import { fakeBatch } from '../../local/testkit/batch-fake.js';
+import { putImages, putManifest } from '../../local/testkit/requests.js';
 import { startEmulator } from '../support/emulator.js';
 import { intakeDeps } from '../support/function-deps.js';
 import { intakeRecord, sqsEvent } from '../support/intake-events.js';
-import { putImages, putManifest } from '../support/requests.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 

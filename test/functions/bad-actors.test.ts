@@ -8,12 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ObjectStore } from '../../contracts/ports.js';
 import { processIntake } from '../../functions/dispatch/process-intake.js';
-import { type BatchFake, fakeBatch } from '../support/batch-fake.js';
+import { type BatchFake, fakeBatch } from '../../local/testkit/batch-fake.js';
+import { pngWithDeclaredSize } from '../../local/testkit/images.js';
+import { putImages, putManifest, putRequest, sampleImage } from '../../local/testkit/requests.js';
 import { type Emulator, type EventListener, startEmulator } from '../support/emulator.js';
 import { intakeDeps } from '../support/function-deps.js';
-import { pngWithDeclaredSize } from '../support/images.js';
 import { intakeRecord, sqsEvent } from '../support/intake-events.js';
-import { putImages, putManifest, putRequest, sampleImage } from '../support/requests.js';
 
 interface Touch {
   op: 'get' | 'head' | 'put' | 'delete' | 'list';

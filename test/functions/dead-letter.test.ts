@@ -3,12 +3,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DeadLetterDeps } from '../../functions/dead-letter/fail-dead-letter.js';
 import { processDeadLetters } from '../../functions/dead-letter/process-dead-letters.js';
 import { processIntake } from '../../functions/dispatch/process-intake.js';
-import { type BatchFake, fakeBatch } from '../support/batch-fake.js';
+import { type BatchFake, fakeBatch } from '../../local/testkit/batch-fake.js';
+import { crashUntilDeadLettered, drainQueue, receiveAll } from '../../local/testkit/queues.js';
+import { putRequest } from '../../local/testkit/requests.js';
 import { type Emulator, type EventListener, startEmulator } from '../support/emulator.js';
 import { intakeDeps, quietObservability } from '../support/function-deps.js';
 import { intakeRecord, rawRecord, sqsEvent } from '../support/intake-events.js';
-import { crashUntilDeadLettered, drainQueue, receiveAll } from '../support/queues.js';
-import { putRequest } from '../support/requests.js';
 
 let emulator: Emulator;
 let events: EventListener;

@@ -4,11 +4,11 @@ import { ConfigInvalidError } from '../../contracts/errors.js';
 import { loadDeadLetterConfig } from '../../functions/dead-letter/config.js';
 import { loadDispatchConfig } from '../../functions/dispatch/config.js';
 import { loadReconcileConfig } from '../../functions/reconcile/config.js';
-import { type BatchFake, fakeBatch } from '../support/batch-fake.js';
+import { type BatchFake, fakeBatch } from '../../local/testkit/batch-fake.js';
+import { drainQueue } from '../../local/testkit/queues.js';
+import { putRequest } from '../../local/testkit/requests.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 import { intakeRecord, readEventFixture, sqsEvent } from '../support/intake-events.js';
-import { drainQueue } from '../support/queues.js';
-import { putRequest } from '../support/requests.js';
 
 const context = { functionName: 'heritage-test', awsRequestId: 'test-invocation' } as Context;
 

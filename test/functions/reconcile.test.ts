@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StatusDocument } from '../../contracts/lifecycle/status.js';
 import { handleReconcileEvent } from '../../functions/reconcile/handle-reconcile-event.js';
 import type { ReconcileDeps, ScanCursor } from '../../functions/reconcile/reconcile.js';
-import { type BatchFake, fakeBatch } from '../support/batch-fake.js';
+import { type BatchFake, fakeBatch } from '../../local/testkit/batch-fake.js';
 import { type Emulator, type EventListener, startEmulator } from '../support/emulator.js';
 import { launcherFor, quietObservability } from '../support/function-deps.js';
 import { readEventFixture } from '../support/intake-events.js';

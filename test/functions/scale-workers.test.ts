@@ -2,7 +2,7 @@ import { ListJobsCommand } from '@aws-sdk/client-batch';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { scaleWorkers } from '../../functions/dispatch/scale-workers.js';
-import { type BatchFake, fakeBatch } from '../support/batch-fake.js';
+import { type BatchFake, fakeBatch } from '../../local/testkit/batch-fake.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 import { launcherFor } from '../support/function-deps.js';
 

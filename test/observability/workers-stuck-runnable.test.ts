@@ -6,13 +6,13 @@
  */
 import type { JobStatus, JobSummary } from '@aws-sdk/client-batch';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type EmfRecord, emfDatapoints } from '../../cli/local/emf-records.js';
 import { createObservability } from '../../functions/observability.js';
 import { handleReconcileEvent } from '../../functions/reconcile/handle-reconcile-event.js';
 import type { ReconcileDeps } from '../../functions/reconcile/reconcile.js';
+import { type EmfRecord, emfDatapoints } from '../../local/emf-records.js';
+import { type BatchFake, fakeBatch } from '../../local/testkit/batch-fake.js';
 import { buildHeritage } from '../infra/support/heritage-app.js';
 import { type AlarmProperties, evaluateAlarm } from '../support/alarm-evaluation.js';
-import { type BatchFake, fakeBatch } from '../support/batch-fake.js';
 import { captureConsoleEmf } from '../support/emf-capture.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 import { launcherFor } from '../support/function-deps.js';

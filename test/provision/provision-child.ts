@@ -5,8 +5,8 @@
  */
 import { S3ModelSource } from '../../adapters/aws/s3-model-source.js';
 import { startNetworkModelProxy } from '../../bench/network-model-proxy.js';
-import { localModelSource } from '../../cli/local/aws-clients.js';
 import { type ModelFile, provisionModels } from '../../gpu-container/worker/provision/provision-models.js';
+import { localModelSource } from '../../local/aws-clients.js';
 
 const { ENDPOINT = '', BUCKET = '', CACHE_DIR = '', PREFIX = '', MODEL = '{}', THREADS = '1' } = process.env;
 

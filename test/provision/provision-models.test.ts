@@ -3,8 +3,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { S3ModelSource } from '../../adapters/aws/s3-model-source.js';
-import { localModelSource } from '../../cli/local/aws-clients.js';
 import { provisionModels } from '../../gpu-container/worker/provision/provision-models.js';
+import { localModelSource } from '../../local/aws-clients.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 import { corruptOnceSource, countingSource, failingSource, putModel, sha256Of } from './model-fixtures.js';
 

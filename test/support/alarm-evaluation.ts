@@ -4,7 +4,7 @@
  * test/support/metric-math.ts, and the state decided by threshold, operator, M out of N and the
  * treatment of missing data.
  */
-import type { EmfDatapoint } from '../../cli/local/emf-records.js';
+import type { EmfDatapoint } from '../../local/emf-records.js';
 import { evaluateMetricMath, type Series } from './metric-math.js';
 
 interface MetricRef {

@@ -19,10 +19,22 @@ export function runCli(
   args: string[],
   options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number; nodeOptions?: string[] } = {},
 ): Promise<CliRun> {
+  return runProcess(NODE, [...(options.nodeOptions ?? []), CLI_BIN, ...args], {
+    ...options,
+    env: { AWS_ENDPOINT_URL: '', HERITAGE_ENDPOINT: '', ...options.env },
+  });
+}
+
+/** Runs `command` to its end and collects its output; `env` is added to this process's environment. */
+export function runProcess(
+  command: string,
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [...(options.nodeOptions ?? []), CLI_BIN, ...args], {
+    const child = spawn(command, args, {
       cwd: options.cwd ?? REPO_ROOT,
-      env: { ...process.env, AWS_ENDPOINT_URL: '', HERITAGE_ENDPOINT: '', ...options.env },
+      env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: options.timeoutMs ?? 60_000,
     });

@@ -4,7 +4,7 @@
  * mode, which the local stack sets for its in-process functions); those lines are kept here instead of
  * printed, and every other line passes through.
  */
-import { type EmfRecord, parseEmfLine } from '../../cli/local/emf-records.js';
+import { type EmfRecord, parseEmfLine } from '../../local/emf-records.js';
 
 export interface EmfCapture {
   readonly records: EmfRecord[];

@@ -3,10 +3,10 @@ import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store.js';
 import { SnsEventPublisher } from '../../adapters/aws/sns-event-publisher.js';
 import { SqsWorkQueue } from '../../adapters/aws/sqs-work-queue.js';
-import { type AwsClients, localAwsClients } from '../../cli/local/aws-clients.js';
-import { type LocalAws, type LocalAwsOptions, startLocalAws } from '../../cli/local/local-aws.js';
 import { type CompletionEvent, CompletionEventSchema } from '../../contracts/event.js';
 import { ObjectStatusStore } from '../../contracts/lifecycle/status-store.js';
+import { type AwsClients, localAwsClients } from '../../local/aws-clients.js';
+import { type LocalAws, type LocalAwsOptions, startLocalAws } from '../../local/local-aws.js';
 
 export interface Emulator extends LocalAws, AwsClients {
   objects: S3ObjectStore;

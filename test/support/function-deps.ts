@@ -3,7 +3,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { BatchWorkerLauncher } from '../../adapters/aws/batch-worker-launcher.js';
 import type { IntakeDeps } from '../../functions/dispatch/process-intake.js';
-import type { BatchFake } from './batch-fake.js';
+import type { BatchFake } from '../../local/testkit/batch-fake.js';
 import type { Emulator } from './emulator.js';
 
 export function quietObservability(): { logger: Logger; metrics: Metrics } {

@@ -1,4 +1,9 @@
-/** The real import graph of an entry point, from esbuild's metafile: the files it reaches and its packages. */
+/**
+ * The real import graph of entry points, from esbuild's metafile: the files they reach and their
+ * packages. And, because esbuild erases type-only imports, the imports each file declares in its source.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { posix } from 'node:path';
 import { build } from 'esbuild';
 
 export interface ImportGraph {
@@ -8,11 +13,12 @@ export interface ImportGraph {
   edges: Record<string, string[]>;
 }
 
-export async function importGraph(entry: string): Promise<ImportGraph> {
+export async function importGraph(entry: string | string[]): Promise<ImportGraph> {
   const result = await build({
-    entryPoints: [entry],
+    entryPoints: typeof entry === 'string' ? [entry] : entry,
     bundle: true,
     write: false,
+    outdir: 'out/import-graph',
     metafile: true,
     platform: 'node',
     format: 'esm',
@@ -31,6 +37,30 @@ export async function importGraph(entry: string): Promise<ImportGraph> {
     packages: [...new Set(imports.filter((imported) => imported.external).map((imported) => imported.path))],
     edges,
   };
+}
+
+/** Every TypeScript file under `folder`, as repository paths. */
+export async function sourcesUnder(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+    .map((entry) => `${entry.parentPath}/${entry.name}`.replace(/^\.\//, ''))
+    .sort();
+}
+
+const IMPORT_SPECIFIER =
+  /\b(?:import|export)\b[^'";]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|\bimport\s+['"]([^'"]+)['"]/g;
+
+/**
+ * The repository files that `file` names in its import and export statements, type-only ones
+ * included, as repository paths (`.js` read as the `.ts` it stands for). Packages are left out.
+ */
+export async function declaredImports(file: string): Promise<string[]> {
+  const source = await readFile(file, 'utf8');
+  const specifiers = [...source.matchAll(IMPORT_SPECIFIER)].map((m) => m[1] ?? m[2] ?? m[3] ?? '');
+  return specifiers
+    .filter((specifier) => specifier.startsWith('.'))
+    .map((specifier) => posix.join(posix.dirname(file), specifier).replace(/\.js$/, '.ts'));
 }
 
 /** The import cycles among `files` (strongly connected components of more than one file, sorted). */

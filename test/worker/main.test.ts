@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_CREDENTIALS } from '../../cli/local/local-aws.js';
 import { requestKeys } from '../../contracts/keys.js';
+import { LOCAL_CREDENTIALS } from '../../local/local-aws.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 import { seedRequest, workDir } from './worker-fixtures.js';
 
@@ -22,7 +22,9 @@ afterAll(async () => {
 function startWorker(
   env: Record<string, string>,
 ): ChildProcess & { exited: Promise<number | null>; output: () => string } {
-  const child = spawn('node_modules/.bin/tsx', ['gpu-container/worker/main.ts'], {
+  // As the local stack starts workers: node itself, so SIGTERM reaches the worker and not a wrapper
+  // (the tsx command relays it, and kills the worker when the relay takes more than 30 ms).
+  const child = spawn(process.execPath, ['--import', 'tsx', 'gpu-container/worker/main.ts'], {
     env: {
       PATH: process.env.PATH ?? '',
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,

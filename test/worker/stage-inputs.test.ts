@@ -8,8 +8,8 @@ import { requestKeys } from '../../contracts/keys.js';
 import { ManifestSchema } from '../../contracts/manifest.js';
 import { pinImage, type WorkMessage } from '../../contracts/work-message.js';
 import { stageInputs } from '../../gpu-container/worker/job/stage-inputs.js';
+import { makeImage, withOrientation } from '../../local/testkit/images.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
-import { makeImage, withOrientation } from '../support/images.js';
 
 let aws: Emulator;
 let dir: string;

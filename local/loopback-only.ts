@@ -2,7 +2,7 @@
  * Keeps a server that insists on 0.0.0.0 on loopback. fauxqs 2.4 listens on every interface and has no
  * option to say otherwise; the local stack must be reachable from this machine only, like the gateway
  * in front of it. While `start` runs, a listen on 0.0.0.0 (or ::) is made on 127.0.0.1 instead.
- * test/cli/loopback.test.ts checks every listening socket of the local stack.
+ * test/cli/local-up.test.ts checks every listening socket of the local stack.
  */
 import { type ListenOptions, Server } from 'node:net';
 

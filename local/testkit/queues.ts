@@ -1,4 +1,4 @@
-/** Reads every message waiting on an emulator queue (and deletes them), for assertions. */
+/** Reads every message waiting on an emulator queue (and deletes them), for assertions and benchmarks. */
 import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 
 export async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<string[]> {

@@ -5,9 +5,9 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3ObjectStore } from '../../adapters/aws/s3-object-store.js';
-import { ConfigInvalidError } from '../../contracts/errors.js';
-import { ObjectStatusStore } from '../../contracts/lifecycle/status-store.js';
+import { S3ObjectStore } from '../adapters/aws/s3-object-store.js';
+import { ConfigInvalidError } from '../contracts/errors.js';
+import { ObjectStatusStore } from '../contracts/lifecycle/status-store.js';
 import { type AwsClients, localAwsClients } from './aws-clients.js';
 import { EventSourcePoller } from './event-source-poller.js';
 import { LOCAL_CREDENTIALS, type LocalAws, type LocalAwsOptions, startLocalAws } from './local-aws.js';

@@ -7,9 +7,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { WorkerCensus, WorkerLauncher } from '../../contracts/ports.js';
+import type { WorkerCensus, WorkerLauncher } from '../contracts/ports.js';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const WORKER_ENTRY = join(REPO_ROOT, 'gpu-container/worker/main.ts');
 
 export interface WorkerExit {

@@ -2,7 +2,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LocalWorkerLauncher, type WorkerExit } from '../../cli/local/local-worker-launcher.js';
+import { LocalWorkerLauncher, type WorkerExit } from '../../local/local-worker-launcher.js';
 
 /** A stand-in worker: prints its environment's queue URL and id, then waits for SIGTERM or exits. */
 const STAND_IN = `

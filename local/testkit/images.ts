@@ -1,4 +1,7 @@
-/** Image factories for tests: real encoders (sharp) for valid files, hand-built bytes for malformed ones. */
+/**
+ * Image factories for tests and benchmarks: real encoders (sharp) for valid files, hand-built bytes for
+ * malformed ones.
+ */
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventSourcePoller, type SqsHandler } from '../../cli/local/event-source-poller.js';
+import { EventSourcePoller, type SqsHandler } from '../../local/event-source-poller.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 
 describe('local event source poller', () => {

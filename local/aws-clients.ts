@@ -3,8 +3,8 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { CALL_TIMEOUTS } from '../../adapters/aws/call-timeouts.js';
-import type { ModelSourceDescriptor } from '../../contracts/model-source.js';
+import { CALL_TIMEOUTS } from '../adapters/aws/call-timeouts.js';
+import type { ModelSourceDescriptor } from '../contracts/model-source.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-aws.js';
 
 export interface AwsClients {

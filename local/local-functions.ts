@@ -3,14 +3,14 @@
  * difference: the worker launcher is the local one, starting child processes instead of Batch jobs.
  */
 import type { Context, SQSEvent } from 'aws-lambda';
-import type { WorkerLauncher } from '../../contracts/ports.js';
-import { createDeadLetterDeps } from '../../functions/dead-letter/create-deps.js';
-import { processDeadLetters } from '../../functions/dead-letter/process-dead-letters.js';
-import { createDispatchDeps } from '../../functions/dispatch/create-deps.js';
-import { processIntake } from '../../functions/dispatch/process-intake.js';
-import { createReconcileDeps } from '../../functions/reconcile/create-deps.js';
-import { handleReconcileEvent } from '../../functions/reconcile/handle-reconcile-event.js';
-import type { ScanCursor } from '../../functions/reconcile/reconcile.js';
+import type { WorkerLauncher } from '../contracts/ports.js';
+import { createDeadLetterDeps } from '../functions/dead-letter/create-deps.js';
+import { processDeadLetters } from '../functions/dead-letter/process-dead-letters.js';
+import { createDispatchDeps } from '../functions/dispatch/create-deps.js';
+import { processIntake } from '../functions/dispatch/process-intake.js';
+import { createReconcileDeps } from '../functions/reconcile/create-deps.js';
+import { handleReconcileEvent } from '../functions/reconcile/handle-reconcile-event.js';
+import type { ScanCursor } from '../functions/reconcile/reconcile.js';
 import type { SqsHandler } from './event-source-poller.js';
 
 export interface LocalFunctions {

@@ -3,7 +3,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { S3NotificationBridge } from '../../cli/local/s3-notification-bridge.js';
+import { S3NotificationBridge } from '../../local/s3-notification-bridge.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
 
 const documented = JSON.parse(
