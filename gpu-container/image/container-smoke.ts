@@ -16,7 +16,6 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -30,7 +29,7 @@ import { type LocalStack, startLocalStack } from '../../local/local-stack.js';
 import { prepareSubmission } from '../../local/submission/prepare-submission.js';
 import { uploadSubmission } from '../../local/submission/upload-submission.js';
 import { extraModelPathsYaml } from '../worker/engines/comfy/extra-model-paths.js';
-import { comfyArgs, comfyDirectories } from '../worker/engines/comfy/supervisor.js';
+import { comfyArgs, comfyDirectories, freeLoopbackPort } from '../worker/engines/comfy/supervisor.js';
 import { loadWorkflow } from '../worker/engines/comfy/workflow/load-workflow.js';
 import { validateWorkflow } from '../worker/engines/comfy/workflow/validate-workflow.js';
 
@@ -57,17 +56,6 @@ export async function imagePresent(image: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
 }
 
 /** Thrown by a probe to end the wait at once (the thing waited for can no longer happen). */
@@ -135,7 +123,7 @@ async function checkComfyUi(image: string, work: string): Promise<string> {
       manifest.models.map((m) => m.folder),
     ),
   );
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const name = `heritage-smoke-comfy-${process.pid}`;
   const mounts = [
     ['-v', `${models}:${CONTAINER_MODELS}:ro`],

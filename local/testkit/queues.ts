@@ -24,15 +24,7 @@ export async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<stri
  */
 export async function crashUntilDeadLettered(sqs: SQSClient, queueUrl: string): Promise<void> {
   for (let receives = 0; receives < 50; receives++) {
-    const out = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        VisibilityTimeout: 0,
-        WaitTimeSeconds: 0,
-      }),
-    );
-    if ((out.Messages ?? []).length === 0) return;
+    if ((await receiveAll(sqs, queueUrl)).length === 0) return;
   }
   throw new Error(`messages on ${queueUrl} never reached the dead-letter queue`);
 }

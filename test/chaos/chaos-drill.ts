@@ -30,7 +30,6 @@ import {
   killAtHeldCall,
   killDuringRender,
   type SabotageContext,
-  SabotageTimeout,
   until,
 } from './sabotage.js';
 import { type RequestVerdict, verifyRequest } from './verify-request.js';
@@ -260,20 +259,24 @@ function unfired(armed: ArmedRule): string | undefined {
 }
 
 async function waitForState(ctx: SabotageContext, requestId: string, state: string): Promise<void> {
-  while (!ctx.stop.aborted) {
-    if ((await ctx.stack.statuses.read(requestId))?.status.state === state) return;
-    await sleep(50);
-  }
+  await until(
+    ctx,
+    `${requestId} to be ${state}`,
+    async () => ((await ctx.stack.statuses.read(requestId))?.status.state === state ? true : undefined),
+    50,
+  );
 }
 
-/** Waits for a worker to log `text` on a line that names the request. */
+/** Waits for a worker to log `text` on a line that names the request (reading every log: not too often). */
 async function waitForWorkerLog(ctx: SabotageContext, requestId: string, text: string): Promise<void> {
-  while (!ctx.stop.aborted) {
-    if ((await readWorkerLogs(ctx.stack)).some((line) => line.includes(requestId) && line.includes(text)))
-      return;
-    await sleep(250);
-  }
-  throw new SabotageTimeout(`no worker logged "${text}" for ${requestId}`);
+  const logged = async () =>
+    (await readWorkerLogs(ctx.stack)).some((line) => line.includes(requestId) && line.includes(text));
+  await until(
+    ctx,
+    `a worker to log "${text}" for ${requestId}`,
+    async () => ((await logged()) ? true : undefined),
+    250,
+  );
 }
 
 /**
@@ -355,7 +358,6 @@ async function sabotage(
     'duplicate-x3': () => repeatNotification(ctx.stack, id, 2),
     'manifest-replaced': async () => {
       await waitForState(ctx, id, 'running');
-      if (ctx.stop.aborted) throw new Error('request finished before it was seen running');
       await putManifest(ctx.stack.objects, id, { ...DRILL_MANIFEST, positive_prompt: 'a different scene' });
     },
   };

@@ -20,11 +20,12 @@ export async function until<T>(
   ctx: SabotageContext,
   what: string,
   probe: () => Promise<T | undefined>,
+  everyMs = 25,
 ): Promise<T> {
   while (!ctx.stop.aborted) {
     const value = await probe();
     if (value !== undefined) return value;
-    await sleep(25);
+    await sleep(everyMs);
   }
   throw new SabotageTimeout(`gave up waiting for ${what}`);
 }

@@ -8,10 +8,10 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freeLoopbackPort } from '../../gpu-container/worker/engines/comfy/supervisor.js';
 import { REPO_ROOT } from '../support/cli.js';
 
 const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
@@ -52,14 +52,6 @@ function bash(
   return Object.assign(child, { output: () => output });
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 describe('the README local walkthrough', () => {
   let server: ReturnType<typeof bash> | undefined;
   const made: string[] = [];
@@ -83,7 +75,7 @@ describe('the README local walkthrough', () => {
     ).toBe(0);
     home = await mkdtemp(join(tmpdir(), 'heritage-walkthrough-'));
     const env = userEnvironment(home);
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const demo = blocks.filter((block) => block.includes('npm run demo'));
     const up = blocks.filter((block) => block.includes('npx heritage local up'));
     const client = blocks.filter((block) => !demo.includes(block) && !up.includes(block));

@@ -1,6 +1,5 @@
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -8,18 +7,10 @@ import {
   type ComfyOutputLine,
   ComfySupervisor,
   type ComfySupervisorOptions,
+  freeLoopbackPort,
 } from '../../gpu-container/worker/engines/comfy/supervisor.js';
 
 const FAKE_COMFY = join(import.meta.dirname, 'fake-comfy.mjs');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 interface Launch {
   pid: number;
@@ -44,7 +35,7 @@ describe('ComfySupervisor', () => {
     supervisor = new ComfySupervisor({
       command: process.execPath,
       entry: [FAKE_COMFY],
-      port: await freePort(),
+      port: await freeLoopbackPort(),
       workDir: join(workDir, 'comfy'),
       modelCacheDir: '/nvme/models',
       modelFolders: ['diffusion_models', 'loras', 'vae', 'text_encoders'],

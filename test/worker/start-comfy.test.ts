@@ -1,21 +1,13 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ModelSource } from '../../adapters/aws/s3-model-source.js';
 import { ComfyRuntimeConfigSchema, startComfy } from '../../gpu-container/worker/engines/comfy/managed.js';
+import { freeLoopbackPort } from '../../gpu-container/worker/engines/comfy/supervisor.js';
 import { putModel, sha256Of } from '../provision/model-fixtures.js';
 import { type Emulator, startEmulator } from '../support/emulator.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('startComfy', () => {
   let emulator: Emulator;
@@ -48,7 +40,7 @@ describe('startComfy', () => {
       MODEL_CACHE_DIR: join(dir, 'cache'),
       COMFYUI_DIR: comfyDir,
       COMFYUI_PYTHON: process.execPath,
-      COMFYUI_PORT: String(await freePort()),
+      COMFYUI_PORT: String(await freeLoopbackPort()),
     });
 
     // Act
@@ -129,7 +121,7 @@ describe('startComfy', () => {
         MODEL_CACHE_DIR: join(dir, `cache-${attention}`),
         COMFYUI_DIR: comfyDir,
         COMFYUI_PYTHON: process.execPath,
-        COMFYUI_PORT: String(await freePort()),
+        COMFYUI_PORT: String(await freeLoopbackPort()),
         COMFYUI_ATTENTION: attention,
       });
       process.env.FAKE_COMFY_LOG = argsLog;

@@ -7,7 +7,6 @@
  * non-zero, so that Batch retries the job on another host.
  */
 import { readFile } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -28,7 +27,12 @@ import {
 import type { EngineJob, EngineOutput, FrameEngine } from '../engine.js';
 import { ComfyEngine } from './comfy-engine.js';
 import { ComfyHttpClient } from './comfy-http-client.js';
-import { type ComfyOutputLine, ComfySupervisor, type SupervisorEvent } from './supervisor.js';
+import {
+  type ComfyOutputLine,
+  ComfySupervisor,
+  freeLoopbackPort,
+  type SupervisorEvent,
+} from './supervisor.js';
 import { WarmupModeSchema, warmUp } from './warm-up.js';
 import { loadWorkflow, type Workflow } from './workflow/load-workflow.js';
 import { validateWorkflow } from './workflow/validate-workflow.js';
@@ -100,22 +104,6 @@ export interface StartedComfy {
   prefetch: Promise<PrefetchReport | undefined>;
   /** From the start of provisioning to ComfyUI answering. */
   startMs: number;
-}
-
-/**
- * A loopback port nobody listens on now, as the kernel hands one out. Another worker on the host could
- * take it before ComfyUI binds it; ComfyUI then fails to start and the supervisor's restart budget
- * applies, as for any start that fails.
- */
-export async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export async function startComfy(options: StartComfyOptions): Promise<StartedComfy> {

@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { EngineCrashedError } from '../../../../contracts/errors.js';
@@ -69,6 +70,22 @@ export function comfyArgs(options: {
     '--extra-model-paths-config',
     options.pathsFile,
   ];
+}
+
+/**
+ * A loopback port nobody listens on now, as the kernel hands one out. Another worker on the host could
+ * take it before ComfyUI binds it; ComfyUI then fails to start and the supervisor's restart budget
+ * applies, as for any start that fails.
+ */
+export async function freeLoopbackPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 export interface ComfySupervisorOptions {

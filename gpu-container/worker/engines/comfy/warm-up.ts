@@ -9,8 +9,9 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { z } from 'zod';
-import { computeGeometry, type Geometry } from '../../../../contracts/geometry.js';
-import { type ResolvedManifest, validateManifest } from '../../../../contracts/manifest.js';
+import { computeGeometry } from '../../../../contracts/geometry.js';
+import { validateManifest } from '../../../../contracts/manifest.js';
+import type { EngineJob } from '../engine.js';
 
 export const WarmupModeSchema = z
   .enum(['off', 'tiny'])
@@ -18,15 +19,8 @@ export const WarmupModeSchema = z
   .describe('WARMUP: "tiny" renders a minimum-size request once ComfyUI is ready; "off" skips it.');
 export type WarmupMode = z.infer<typeof WarmupModeSchema>;
 
-/** What the warm-up hands the engine: the job shape of a real request. */
-export interface WarmupJob {
-  requestId: string;
-  startImage: string;
-  endImage: string;
-  manifest: ResolvedManifest;
-  geometry: Geometry;
-  workDir: string;
-}
+/** What the warm-up hands the engine: the job of a real request. */
+export type WarmupJob = EngineJob;
 
 /** The part of the worker's frame engine the warm-up uses. */
 export interface WarmupEngine {
