@@ -26,12 +26,7 @@ import {
   startFaultProxy,
 } from '../support/fault-proxy.js';
 import { type PlannedRequest, planDrill, REQUEST_FAULTS, type RequestFault } from './chaos-plan.js';
-import {
-  killAtHeldCall,
-  killDuringRender,
-  type SabotageContext,
-  until,
-} from './sabotage.js';
+import { killAtHeldCall, killDuringRender, type SabotageContext, until } from './sabotage.js';
 import { type RequestVerdict, verifyRequest } from './verify-request.js';
 
 export interface DrillOptions {
