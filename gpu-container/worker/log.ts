@@ -4,14 +4,26 @@ export interface WorkerLog {
   warn(message: string, extra?: Record<string, unknown>): void;
   error(message: string, extra?: Record<string, unknown>): void;
   /**
-   * Puts `request_id` on every line from now on, whoever writes it (the job, the heartbeat, ComfyUI's
-   * own output), until it is set to undefined. The worker runs one request at a time, so one id is
-   * enough.
+   * Puts `request_id` on every line this log writes from now on (ComfyUI's own output and the engine's
+   * lines among them), until it is set to undefined. The worker sets it to the request on the GPU:
+   * one at a time.
    */
   setRequestId(requestId: string | undefined): void;
+  /**
+   * A log whose every line names `requestId`, whatever this one's id is later set to. A job writes
+   * through it, so that a request still delivering its outputs keeps its own id while the next one
+   * renders (job/worker-loop.ts).
+   */
+  forRequest(requestId: string): WorkerLog;
 }
 
-export const silentLog: WorkerLog = { info() {}, warn() {}, error() {}, setRequestId() {} };
+export const silentLog: WorkerLog = {
+  info() {},
+  warn() {},
+  error() {},
+  setRequestId() {},
+  forRequest: () => silentLog,
+};
 
 /** Describes an error for a log line, cause included. */
 export function describeError(error: unknown): Record<string, unknown> {

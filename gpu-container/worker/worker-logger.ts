@@ -6,7 +6,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { WorkerLog } from './log.js';
 
 export function createWorkerLog(serviceName: string): WorkerLog {
-  const logger = new Logger({ serviceName });
+  return wrap(new Logger({ serviceName }));
+}
+
+function wrap(logger: Logger): WorkerLog {
   return {
     info: (message, extra = {}) => logger.info(message, extra),
     warn: (message, extra = {}) => logger.warn(message, extra),
@@ -14,6 +17,13 @@ export function createWorkerLog(serviceName: string): WorkerLog {
     setRequestId: (requestId) => {
       if (requestId === undefined) logger.removeKeys(['request_id']);
       else logger.appendKeys({ request_id: requestId });
+    },
+    forRequest: (requestId) => {
+      const child = logger.createChild();
+      // The parent's id (the request on the GPU) may be copied over: this one replaces it, for good.
+      child.removeKeys(['request_id']);
+      child.appendPersistentKeys({ request_id: requestId });
+      return wrap(child);
     },
   };
 }

@@ -55,4 +55,34 @@ describe('the worker log', () => {
     ]);
     expect(lines[1]).toMatchObject({ level: 'INFO', stream: 'stderr', text: 'got prompt' });
   });
+
+  it('keeps a request-scoped log on its own id while the shared one moves to the next request', () => {
+    // Prepare
+    process.env.POWERTOOLS_DEV = 'false';
+    process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
+    const log = createWorkerLog('heritage-worker');
+
+    // Act
+    const lines = linesWrittenBy(() => {
+      log.setRequestId('req-1');
+      const first = log.forRequest('req-1');
+      log.setRequestId(undefined);
+      log.setRequestId('req-2');
+      first.info('uploading frames');
+      log.info('ComfyUI output');
+      log.forRequest('req-2').warn('status heartbeat failed');
+      log.setRequestId(undefined);
+      first.info('request succeeded');
+      log.info('idle');
+    });
+
+    // Assess
+    expect(lines.map((line) => [line.message, line.request_id, line.service])).toEqual([
+      ['uploading frames', 'req-1', 'heritage-worker'],
+      ['ComfyUI output', 'req-2', 'heritage-worker'],
+      ['status heartbeat failed', 'req-2', 'heritage-worker'],
+      ['request succeeded', 'req-1', 'heritage-worker'],
+      ['idle', undefined, 'heritage-worker'],
+    ]);
+  });
 });
