@@ -113,9 +113,14 @@ export async function killDuringRender(
 ): Promise<void> {
   const pid = await workerPid(ctx, requestId);
   // /proc is cheap to read, so poll it tightly: a small render lasts well under a second on a fast host.
+  // The render's ffmpeg reads the request's inputs from its job dir, which names the request: a worker
+  // that overlaps delivery may run another request's video encode beside it.
   const ffmpeg = await until(ctx, `the engine of ${requestId}`, async () => {
     for (let i = 0; i < 20; i++) {
-      const child = childPids(pid).find((candidate) => commandLine(candidate).includes('ffmpeg'));
+      const child = childPids(pid).find((candidate) => {
+        const command = commandLine(candidate);
+        return command.includes('ffmpeg') && command.includes(requestId) && command.includes('minterpolate');
+      });
       if (child !== undefined) return child;
       await sleep(2);
     }

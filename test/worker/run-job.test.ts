@@ -125,6 +125,37 @@ describe('runJob with the preview engine', () => {
     expect(timings.worker).toBeGreaterThanOrEqual((timings.inference ?? 0) + (timings.upload ?? 0));
   });
 
+  it('hands the GPU over after the render and before any output is written, and ends its GPU-held time there', async () => {
+    // Prepare
+    await seedRequest(aws, 'handover-1', { video: true });
+    const recording = new RecordingObjectStore(aws.objects);
+    const deps = jobDeps(aws, new PreviewEngine(resolveFfmpegPath()), dir, {
+      requests: fixedRequests(recording),
+    });
+    const keys = requestKeys('handover-1');
+    const outputsWritten = () => recording.puts.filter((key) => key.startsWith(keys.outputsPrefix)).length;
+    const handOvers: number[] = [];
+
+    // Act: the previous request takes 300 ms more to deliver once this one's frames are out.
+    const outcome = await runJob(await receiveOne(aws), deps, never, {
+      handOver: async () => {
+        handOvers.push(outputsWritten());
+        await sleep(300);
+      },
+    });
+
+    // Assess
+    expect(outcome.kind).toBe('succeeded');
+    expect(handOvers).toEqual([0]);
+    const result = ResultSchema.parse(await readJson(keys.result));
+    const timings = result.timings_ms;
+    const gpuMs = result.gpu_seconds * 1000;
+    // The GPU was this request's through its render and the wait for the previous delivery, not its own.
+    expect(gpuMs).toBeGreaterThanOrEqual((timings.inference ?? Number.NaN) + 300);
+    expect(gpuMs).toBeLessThanOrEqual((timings.worker ?? Number.NaN) - (timings.upload ?? Number.NaN));
+    expect(outputsWritten()).toBe(result.frames.count + 2);
+  });
+
   it("runs a request on its own request's stores only, which refuse every other key", async () => {
     // Prepare
     const listener = aws.listen();

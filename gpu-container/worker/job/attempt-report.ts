@@ -6,12 +6,13 @@ import type { AttemptReport } from '../../../contracts/ports.js';
 import type { Result } from '../../../contracts/result.js';
 
 /**
- * GPU-held seconds of an attempt that took its message at `takenAt` (epoch ms): the worker runs one
- * request at a time, so its GPU serves nobody else from then until the outcome is decided, which is
- * now. Whole milliseconds.
+ * GPU-held seconds of an attempt that took its message at `takenAt` (epoch ms): the worker renders one
+ * request at a time, so its GPU serves nobody else from then until it is handed over to the next
+ * request (`releasedAt`), or, for an attempt that never got that far, until its outcome is decided,
+ * which is now. Summed over a worker's requests they give its busy time. Whole milliseconds.
  */
-export function gpuHeldSeconds(takenAt: number, now: number = Date.now()): number {
-  return Math.max(0, Math.round(now - takenAt)) / 1000;
+export function gpuHeldSeconds(takenAt: number, releasedAt: number = Date.now()): number {
+  return Math.max(0, Math.round(releasedAt - takenAt)) / 1000;
 }
 
 /** The provisioning the worker did before its first request, reported with that request only. */

@@ -1,5 +1,7 @@
 /**
- * One work message to one outcome. The order is the contract: the lease first (one attempt renders a
+ * One work message to one outcome, in two parts: rendering, which holds the GPU, then delivery, which
+ * needs only the host and may overlap the next request's render (JobContext.handOver). The order is
+ * the contract: the lease first (one attempt renders a
  * request, however many workers hold its message), frames (and video), result.json LAST, then status
  * `succeeded`, then the event, then the message is deleted. A crash anywhere leaves the message to come
  * back, and a redelivery finishes what is missing without rendering twice. A lost lease stops the work
@@ -61,11 +63,23 @@ async function readResult(store: ObjectStore, key: string): Promise<Result | und
   return parsed.success ? parsed.data : undefined;
 }
 
+export interface JobContext {
+  /** Set on the worker's first request: its model provisioning, reported with it. */
+  provisionMs?: number;
+  /**
+   * Called once the engine has returned every frame, before delivery. The GPU is free from when it
+   * resolves: the worker loop uses it to let the next request render while this one delivers, and
+   * resolves it once the previous request has finished delivering (at most one request on the GPU
+   * and one delivering). The request's GPU-held time ends there.
+   */
+  handOver?: () => Promise<void>;
+}
+
 export async function runJob(
   message: ReceivedMessage,
   worker: RunJobDeps,
   shutdown: AbortSignal,
-  context: { provisionMs?: number } = {},
+  context: JobContext = {},
 ): Promise<JobOutcome> {
   // The worker took the message just now: the GPU is this request's from here (gpuHeldSeconds).
   const startedAt = Date.now();
@@ -78,11 +92,17 @@ export async function runJob(
   }
   const requestId = work.request_id;
   const keys = requestKeys(requestId);
-  // From here on every read and write goes through this request's stores, settling included.
-  const deps: RequestDeps = { ...worker, ...worker.requests.forRequest(requestId) };
+  // From here on every read and write goes through this request's stores, settling included, and
+  // every line of the job names the request, also after the next request has the GPU.
+  const deps: RequestDeps = {
+    ...worker,
+    ...worker.requests.forRequest(requestId),
+    log: worker.log.forRequest(requestId),
+  };
   const { store, queue, statuses, engine, log } = deps;
-  // Every line from here until the loop takes the next message names the request, the engine's too.
-  log.setRequestId(requestId);
+  // The engine's lines (ComfyUI's own output) name the request on the GPU: this one, until it hands
+  // the GPU over.
+  worker.log.setRequestId(requestId);
 
   const token = randomUUID();
   const current = await statuses.read(requestId);
@@ -153,6 +173,8 @@ export async function runJob(
   const jobDir = join(deps.workDir, `${requestId}-${message.receiveCount}-${process.pid}`);
   let job: EngineJob | undefined;
   let result: Result;
+  // When the GPU became free for the next request (context.handOver); until then it is this one's.
+  let gpuReleasedAt: number | undefined;
 
   try {
     progress.report({ percent: 0, phase: 'downloading' });
@@ -171,6 +193,12 @@ export async function runJob(
         `${engine.name} produced ${output.frames.length} frames; (frame_length - 1) x interpolation + 1 = ${work.geometry.frames}`,
         { details: { expected: work.geometry.frames, actual: output.frames.length } },
       );
+    }
+    // The GPU's part is done. Delivery (uploads, video) needs only the host's cores and network, so
+    // the worker may start the next request while this one delivers.
+    if (context.handOver !== undefined) {
+      await context.handOver();
+      gpuReleasedAt = Date.now();
     }
 
     const t2 = Date.now();
@@ -194,7 +222,7 @@ export async function runJob(
     timings.total = decidedAt - Date.parse(work.enqueued_at);
     timings.worker = decidedAt - startedAt;
     Object.assign(timings, output.timingsMs ?? {});
-    const gpuSeconds = gpuHeldSeconds(startedAt, decidedAt);
+    const gpuSeconds = gpuHeldSeconds(startedAt, gpuReleasedAt);
     result = buildResult({
       work,
       engine: engine.name,
@@ -219,6 +247,7 @@ export async function runJob(
       token,
       timings,
       startedAt,
+      gpuReleasedAt,
       provisionMs: context.provisionMs,
     });
   } finally {

@@ -135,6 +135,8 @@ export interface FailedRun {
   timings: Record<string, number>;
   /** When the worker took the message (epoch ms). */
   startedAt: number;
+  /** When it handed the GPU over to the next request (epoch ms), if it got that far. */
+  gpuReleasedAt: number | undefined;
   /** Set on the worker's first request: its model provisioning. */
   provisionMs: number | undefined;
 }
@@ -154,7 +156,11 @@ export async function settleFailure(
   const { statuses, queue, log } = deps;
   const requestId = work.request_id;
   const { token } = run;
-  const held = { requestId, gpuSeconds: gpuHeldSeconds(run.startedAt), ...provisionOf(run.provisionMs) };
+  const held = {
+    requestId,
+    gpuSeconds: gpuHeldSeconds(run.startedAt, run.gpuReleasedAt),
+    ...provisionOf(run.provisionMs),
+  };
   if (run.lease.aborted && !run.shutdown.aborted) {
     deps.metrics.record({ ...held, outcome: 'superseded' });
     // Someone else may hold the request now: no status write, no event, and the message stays.

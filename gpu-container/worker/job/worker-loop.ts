@@ -1,6 +1,7 @@
 /**
- * The worker's main loop: long-poll the work queue, run one request at a time, exit 0 after an idle
- * timeout (scale to zero), and on shutdown stop taking work and hand the in-flight request back.
+ * The worker's main loop: long-poll the work queue, render one request at a time while the one before
+ * it delivers its outputs, exit 0 after an idle timeout (scale to zero), and on shutdown stop taking
+ * work and hand the requests in flight back.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TransientError } from '../../../contracts/errors.js';
@@ -29,6 +30,11 @@ export interface WorkerLoopOptions {
   /** Time spent provisioning models before the loop, reported on the first request's event. */
   provisionMs?: number;
   onOutcome?: (outcome: JobOutcome) => void;
+  /**
+   * Let the next request render while the previous one delivers (OVERLAP_DELIVERY). Off (the
+   * default), the worker delivers each request before it takes the next.
+   */
+  overlapDelivery?: boolean;
 }
 
 export interface LoopExit {
@@ -66,6 +72,8 @@ export async function runWorkerLoop(
   let idleSince = Date.now();
   const pollSeconds = Math.min(MAX_WAIT_SECONDS, Math.max(1, options.pollSeconds ?? MAX_WAIT_SECONDS));
   let idleLimitMs = Math.max(options.idleTimeoutMs, options.startupGraceMs ?? MAX_WAIT_SECONDS * 1000);
+  // The previous request, still delivering its outputs while the next one renders; settled when none is.
+  let delivering: Promise<void> = Promise.resolve();
 
   while (!shutdown.aborted) {
     const remainingMs = idleSince + idleLimitMs - Date.now();
@@ -82,6 +90,7 @@ export async function runWorkerLoop(
         error: describeError(error),
       });
       if (receiveFailures >= MAX_RECEIVE_FAILURES) {
+        await delivering;
         throw new TransientError(`work queue unreachable after ${receiveFailures} attempts`, {
           cause: error,
         });
@@ -96,28 +105,101 @@ export async function runWorkerLoop(
       break;
     }
     if (message === undefined) {
-      if (Date.now() >= idleSince + idleLimitMs) return { reason: 'idle', handled };
+      if (Date.now() >= idleSince + idleLimitMs) {
+        await delivering;
+        return { reason: 'idle', handled };
+      }
       continue;
     }
-    try {
-      const outcome = await runJob(
-        message,
-        deps,
-        shutdown,
-        handled === 0 ? { provisionMs: options.provisionMs ?? 0 } : {},
-      );
-      options.onOutcome?.(outcome);
-    } catch (error) {
-      // Status or queue unreachable mid-request: the message returns after its visibility timeout.
-      log.error('request could not be settled; its message will come back', { error: describeError(error) });
-      if (shutdown.aborted) await queue.release(message.receiptHandle).catch(() => undefined);
-    } finally {
-      log.setRequestId(undefined);
-    }
+    const job = startJob(message, deps, shutdown, {
+      overlap: options.overlapDelivery ?? false,
+      previous: delivering,
+      ...(handled === 0 ? { provisionMs: options.provisionMs ?? 0 } : {}),
+      ...(options.onOutcome === undefined ? {} : { onOutcome: options.onOutcome }),
+    });
+    // The GPU is free once the job hands it over or ends, whichever comes first.
+    await Promise.race([job.gpuFree, job.done]);
+    log.setRequestId(undefined);
+    // A job that ended without handing over (a failure, a shutdown) may have ended before the one
+    // still delivering: both must settle before the worker exits.
+    const previous = delivering;
+    delivering = Promise.all([previous, job.done]).then(() => undefined);
     handled += 1;
     idleSince = Date.now();
     idleLimitMs = options.idleTimeoutMs;
-    if (idleLimitMs === 0 && !shutdown.aborted) return { reason: 'idle', handled };
+    if (idleLimitMs === 0 && !shutdown.aborted) {
+      await delivering;
+      return { reason: 'idle', handled };
+    }
   }
+  await delivering;
   return { reason: 'shutdown', handled };
+}
+
+interface StartedJob {
+  /** Resolves when the job hands the GPU over to the next request (it may never: see `done`). */
+  gpuFree: Promise<void>;
+  /** Settles when the job has ended, whatever its outcome; never rejects. */
+  done: Promise<void>;
+}
+
+/**
+ * Starts one request. With `overlap`, it hands the GPU over once its frames are out of the engine and
+ * the previous request has finished delivering, so the worker holds at most one request on the GPU
+ * and one delivering. Without it, the GPU is handed over when the job ends.
+ */
+function startJob(
+  message: ReceivedMessage,
+  deps: RunJobDeps,
+  shutdown: AbortSignal,
+  options: {
+    overlap: boolean;
+    previous: Promise<void>;
+    provisionMs?: number;
+    onOutcome?: (outcome: JobOutcome) => void;
+  },
+): StartedJob {
+  const { previous } = options;
+  let release = (): void => {};
+  const gpuFree = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const handOver = async (): Promise<void> => {
+    await previous;
+    release();
+  };
+  // Every take and every end is a line, so that a request's story (docs/observability.md) and a
+  // crash's victims (the chaos drill) read straight from the log.
+  const requestId = requestIdOf(message.body);
+  const log = requestId === undefined ? deps.log : deps.log.forRequest(requestId);
+  log.info('request taken', { message_id: message.id, receive_count: message.receiveCount });
+  const done = (async () => {
+    try {
+      const outcome = await runJob(message, deps, shutdown, {
+        ...(options.provisionMs === undefined ? {} : { provisionMs: options.provisionMs }),
+        ...(options.overlap ? { handOver } : {}),
+      });
+      log.info('request left', { message_id: message.id, outcome: outcome.kind });
+      options.onOutcome?.(outcome);
+    } catch (error) {
+      // Status or queue unreachable mid-request: the message returns after its visibility timeout.
+      log.error('request could not be settled; its message will come back', {
+        message_id: message.id,
+        error: describeError(error),
+      });
+      if (shutdown.aborted) await deps.queue.release(message.receiptHandle).catch(() => undefined);
+      log.info('request left', { message_id: message.id, outcome: 'unsettled' });
+    }
+  })();
+  return { gpuFree, done };
+}
+
+/** The request a work message names, for a log line about a job that ended in an exception. */
+function requestIdOf(body: string): string | undefined {
+  try {
+    const id = (JSON.parse(body) as { request_id?: unknown }).request_id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
