@@ -78,6 +78,12 @@ export const WorkerConfigSchema = z.object({
     .max(128)
     .default(32)
     .describe('Frames uploaded at once; see docs/benchmarks.md, Frame upload.'),
+  OVERLAP_DELIVERY: z
+    .stringbool()
+    .default(false)
+    .describe(
+      "'true': render the next request while the previous one uploads its frames and encodes its video (at most one of each). Off by default until it is measured on the GPU and the chaos drill accounts for a crash that hits two requests; see docs/benchmarks.md, Overlapped delivery.",
+    ),
 });
 
 export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;

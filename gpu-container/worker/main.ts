@@ -149,6 +149,7 @@ async function main(): Promise<number> {
       deps,
       {
         idleTimeoutMs: config.IDLE_TIMEOUT_SECONDS * 1000,
+        overlapDelivery: config.OVERLAP_DELIVERY,
         ...(started.provisionMs === undefined ? {} : { provisionMs: started.provisionMs }),
       },
       shutdown.signal,

@@ -34,3 +34,18 @@ describe('worker configuration: the request-access role', () => {
     expect(load).toThrow(/REQUEST_ACCESS_ROLE_ARN: must be an IAM role ARN/);
   });
 });
+
+describe('worker configuration: overlapped delivery', () => {
+  it('is off by default, on with true, and refuses a value that is not a boolean', () => {
+    // Act
+    const byDefault = loadWorkerConfig(base);
+    const on = loadWorkerConfig({ ...base, OVERLAP_DELIVERY: 'true' });
+    const bad = () => loadWorkerConfig({ ...base, OVERLAP_DELIVERY: 'sometimes' });
+
+    // Assess
+    expect(byDefault.OVERLAP_DELIVERY).toBe(false);
+    expect(on.OVERLAP_DELIVERY).toBe(true);
+    expect(bad).toThrow(ConfigInvalidError);
+    expect(bad).toThrow(/OVERLAP_DELIVERY/);
+  });
+});
