@@ -2,6 +2,7 @@
 import { runDispatchBurst } from './dispatch-burst.js';
 import { benchFrameUpload } from './frame-upload.js';
 import { benchModelProvision } from './model-provision.js';
+import { benchOverlapDelivery } from './overlap-delivery.js';
 import { type ModelShape, REMOTE_S3_FLAG, serveRemoteS3 } from './remote-s3.js';
 import { benchWorkerOverhead } from './worker-overhead.js';
 
@@ -9,6 +10,7 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   'dispatch-burst': runDispatchBurst,
   'frame-upload': benchFrameUpload,
   'model-provision': benchModelProvision,
+  'overlap-delivery': benchOverlapDelivery,
   'worker-overhead': benchWorkerOverhead,
 };
 

@@ -49,7 +49,7 @@ function readyFramesEngine(frames: string[], timing: { renderMs: number }): Fram
   };
 }
 
-function depsFor(remote: RemoteS3, engine: FrameEngine, workDir: string): RunJobDeps {
+export function depsFor(remote: RemoteS3, engine: FrameEngine, workDir: string): RunJobDeps {
   const common = { endpoint: remote.modelEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   const store = new S3ObjectStore(new S3Client({ ...common, forcePathStyle: true }), remote.bucket);
   return {
@@ -70,7 +70,7 @@ function depsFor(remote: RemoteS3, engine: FrameEngine, workDir: string): RunJob
   };
 }
 
-async function seed(deps: RunJobDeps, remote: RemoteS3, id: string, frames: string[], video: boolean) {
+export async function seed(deps: RunJobDeps, remote: RemoteS3, id: string, frames: string[], video: boolean) {
   const keys = requestKeys(id);
   const { store, statuses } = deps.requests.forRequest(id);
   const pin = async (name: string, path: string) => {
