@@ -28,6 +28,7 @@ export const SLOW_TEST_FILES = [
   'test/observability/workers-stuck-runnable.test.ts',
   // the whole pipeline end to end, or the CLI as a process many times: 10 s of CPU a file or more
   'test/chaos/pipeline-chaos.test.ts',
+  'test/chaos/overlap-chaos.test.ts',
   'test/cli/readme-walkthrough.test.ts',
   'test/cli/demo.test.ts',
   'test/cli/cli-arguments.test.ts',

@@ -82,7 +82,7 @@ export const WorkerConfigSchema = z.object({
     .stringbool()
     .default(false)
     .describe(
-      "'true': render the next request while the previous one uploads its frames and encodes its video (at most one of each). Off by default until it is measured on the GPU and the chaos drill accounts for a crash that hits two requests; see docs/benchmarks.md, Overlapped delivery.",
+      "'true': render the next request while the previous one uploads its frames and encodes its video (at most one of each). Off by default: on today's workflow the delivery is short beside the render, and a worker crash then ends two attempts; see docs/architecture.md and docs/benchmarks.md, Overlapped delivery.",
     ),
 });
 

@@ -21,8 +21,18 @@ export const REQUEST_FAULTS = {
   'term-upload': { expect: 'succeeded', minAttempts: 2, logged: '"outcome":"released"' },
   /** The engine (ffmpeg) is killed mid-render: ENGINE_CRASHED, retried after a backoff. */
   'engine-crash': { expect: 'succeeded', minAttempts: 2, logged: '"ENGINE_CRASHED"' },
-  /** Every attempt's worker is killed mid-upload until the message dead-letters. */
-  'kill-every-attempt': { expect: 'failed', code: 'WORKER_CRASHED', minAttempts: 3 },
+  /**
+   * Every attempt's worker is killed mid-upload until the message dead-letters. Dead-letter fails it
+   * with WORKER_CRASHED, unless reconcile finds its heartbeat stale first (HEARTBEAT_LOST): with
+   * overlapped delivery no worker may poll for a while, and the message moves to the DLQ only on a
+   * receive.
+   */
+  'kill-every-attempt': {
+    expect: 'failed',
+    code: 'WORKER_CRASHED',
+    orCode: 'HEARTBEAT_LOST',
+    minAttempts: 3,
+  },
   /**
    * Killed mid-upload on its first two deliveries, then SIGKILLed on the last one after its status is
    * `succeeded` and before the event (the outbox write is held): the message dead-letters with the
@@ -63,6 +73,8 @@ export const REQUEST_FAULTS = {
   {
     expect: 'succeeded' | 'failed' | 'rejected';
     code?: string;
+    /** Another code that another path reaching the same outcome first gives. */
+    orCode?: string;
     /** Workers that must have taken the request: proof that the fault hit a run in progress. */
     minAttempts?: number;
     /** Workers that may have taken it at most: no second render. */

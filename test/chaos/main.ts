@@ -1,6 +1,7 @@
 /**
  * `npm run chaos`: the long chaos drill, for the record. CHAOS_REQUESTS, CHAOS_SEED and CHAOS_WORKERS
- * choose its size; the same seed replays the same plan; CHAOS_WORK_DIR keeps the worker logs. Exits 1 when any promise broke.
+ * choose its size; the same seed replays the same plan; CHAOS_WORK_DIR keeps the worker logs;
+ * CHAOS_OVERLAP=1 runs the workers with overlapped delivery. Exits 1 when any promise broke.
  */
 import { formatReport, runDrill } from './chaos-drill.js';
 
@@ -14,6 +15,7 @@ const report = await runDrill({
   workers,
   timeoutMs: Number(process.env.CHAOS_TIMEOUT_SECONDS ?? 60 * 60) * 1000,
   log: (line) => console.error(line),
+  overlapDelivery: process.env.CHAOS_OVERLAP === '1',
   ...(process.env.CHAOS_WORK_DIR === undefined ? {} : { workDir: process.env.CHAOS_WORK_DIR }),
 });
 console.log(formatReport(report));

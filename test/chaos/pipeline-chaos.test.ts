@@ -35,6 +35,15 @@ describe('pipeline under faults', () => {
     expect(report.faults['proxy s3:hold']).toBeGreaterThanOrEqual(6);
     expect(report.backgroundUnfired).toEqual([]);
   });
+
+  it('by default delivers each request before its worker takes the next, so a kill hits only its aim', () => {
+    // Assess
+    expect(report.overlapDelivery).toBe(false);
+    expect(report.kills).toBeGreaterThanOrEqual(8);
+    expect(report.overlappedTakes).toBe(0);
+    expect(report.windowDuplicates).toBe(0);
+    expect(report.verdicts.filter((v) => v.collateral > 0)).toEqual([]);
+  });
 });
 
 /** Whether `point` is a datapoint of the metric `read` reads: same namespace, name and dimensions. */

@@ -7,11 +7,22 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { LocalStack } from '../../local/local-stack.js';
 import type { FaultProxy, HeldCall } from '../support/fault-proxy.js';
 
+/** A worker the drill killed, and the request it was aimed at. */
+export interface WorkerKill {
+  workerId: string;
+  target: string;
+  signal: NodeJS.Signals;
+  /** When the signal was sent (epoch ms, this process's clock, as the fault proxy's journal). */
+  at: number;
+}
+
 export interface SabotageContext {
   stack: LocalStack;
   proxy: FaultProxy;
   /** Gives up waiting for a condition once this aborts (the drill is over). */
   stop: AbortSignal;
+  /** Every worker killed so far: its other request in flight, if any, was hit too (collateral.ts). */
+  kills: WorkerKill[];
 }
 
 export class SabotageTimeout extends Error {}
@@ -46,14 +57,32 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The pid of the worker that holds the request now, from status.json's worker_id. */
-async function workerPid(ctx: SabotageContext, requestId: string): Promise<number> {
+/** The worker that holds the request now, from status.json's worker_id, and its pid. */
+async function workerOf(ctx: SabotageContext, requestId: string): Promise<{ workerId: string; pid: number }> {
   return until(ctx, `the worker of ${requestId}`, async () => {
     const record = await ctx.stack.statuses.read(requestId);
     const workerId = record?.status.worker_id;
-    return workerId === undefined ? undefined : ctx.stack.launcher.workerPids().get(workerId);
+    const pid = workerId === undefined ? undefined : ctx.stack.launcher.workerPids().get(workerId);
+    return workerId === undefined || pid === undefined ? undefined : { workerId, pid };
   });
 }
+
+/**
+ * The live worker that made a held call: the request's worker, if it still runs. A call held after
+ * that worker died came from another path (dead-letter or reconcile finishing the request), which
+ * happens when a kill aimed at another request used up this one's receives.
+ */
+async function holderOf(ctx: SabotageContext, requestId: string): Promise<{ workerId: string; pid: number }> {
+  const record = await ctx.stack.statuses.read(requestId);
+  const workerId = record?.status.worker_id;
+  const pid = workerId === undefined ? undefined : ctx.stack.launcher.workerPids().get(workerId);
+  if (workerId === undefined || pid === undefined || !alive(pid)) {
+    throw new SabotageTimeout(`the held call of ${requestId} came from no live worker`);
+  }
+  return { workerId, pid };
+}
+
+const TERMINAL = new Set(['succeeded', 'failed', 'rejected']);
 
 /** Direct children of a process, from /proc (Linux). */
 function childPids(pid: number): number[] {
@@ -86,16 +115,25 @@ export async function killAtHeldCall(
   requestId: string,
   key: RegExp,
   signal: NodeJS.Signals,
+  options: { beforeTerminal?: boolean } = {},
 ): Promise<void> {
-  const held: HeldCall = await until(ctx, `a held call on ${key}`, async () =>
-    ctx.proxy.held().find((call) => call.key !== undefined && key.test(call.key)),
-  );
-  const pid = await workerPid(ctx, requestId);
+  // With `beforeTerminal` the call comes before the request's outcome (a frame, an input): once the
+  // request has one, that call will never come.
+  let polls = 0;
+  const held: HeldCall | 'ended' = await until(ctx, `a held call on ${key}`, async () => {
+    const call = ctx.proxy.held().find((c) => c.key !== undefined && key.test(c.key));
+    if (call !== undefined || options.beforeTerminal !== true || ++polls % 20 !== 0) return call;
+    const state = (await ctx.stack.statuses.read(requestId))?.status.state;
+    return state !== undefined && TERMINAL.has(state) ? 'ended' : undefined;
+  });
+  if (held === 'ended') throw new SabotageTimeout(`${requestId} ended before a held call on ${key}`);
+  const { workerId, pid } = await holderOf(ctx, requestId);
   let abortedWhileAlive: boolean | undefined;
   void held.abandoned.then(() => {
     abortedWhileAlive = alive(pid);
   });
   process.kill(pid, signal);
+  ctx.kills.push({ workerId, target: requestId, signal, at: Date.now() });
   await until(ctx, `worker ${pid} to exit`, async () => (alive(pid) ? undefined : true));
   held.release();
   if (signal === 'SIGTERM') {
@@ -111,7 +149,7 @@ export async function killDuringRender(
   requestId: string,
   target: 'engine' | 'worker',
 ): Promise<void> {
-  const pid = await workerPid(ctx, requestId);
+  const { workerId, pid } = await workerOf(ctx, requestId);
   // /proc is cheap to read, so poll it tightly: a small render lasts well under a second on a fast host.
   // The render's ffmpeg reads the request's inputs from its job dir, which names the request: a worker
   // that overlaps delivery may run another request's video encode beside it.
@@ -127,4 +165,5 @@ export async function killDuringRender(
     return undefined;
   });
   process.kill(target === 'engine' ? ffmpeg : pid, 'SIGKILL');
+  if (target === 'worker') ctx.kills.push({ workerId, target: requestId, signal: 'SIGKILL', at: Date.now() });
 }

@@ -85,7 +85,12 @@ describe('worker process', () => {
     const first = logs.findIndex((line) => line.request_id === 'proc-logs');
     const last = logs.findLastIndex((line) => line.request_id === 'proc-logs');
     expect(logs.slice(first, last + 1).every((line) => line.request_id === 'proc-logs')).toBe(true);
-    expect(logs[last]?.message).toBe('request succeeded');
+    expect(logs[first]).toMatchObject({ message: 'request taken', receive_count: 1 });
+    expect(logs.slice(last - 1, last + 1).map((line) => line.message)).toEqual([
+      'request succeeded',
+      'request left',
+    ]);
+    expect(logs[last]).toMatchObject({ outcome: 'succeeded' });
     expect(logs.slice(last + 1).map((line) => line.message)).toEqual(['worker exiting']);
     expect(metrics).toEqual([
       expect.objectContaining({
