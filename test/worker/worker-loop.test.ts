@@ -180,6 +180,30 @@ class GatedStore implements ObjectStore {
   }
 }
 
+/** Runs the loop until `count` requests have an outcome, then stops it as a shutdown would. */
+function runFor(
+  deps: ReturnType<typeof jobDeps>,
+  count: number,
+  overlapDelivery?: boolean,
+): { loop: ReturnType<typeof runWorkerLoop>; outcomes: JobOutcome[] } {
+  const shutdown = new AbortController();
+  const outcomes: JobOutcome[] = [];
+  const loop = runWorkerLoop(
+    deps,
+    {
+      idleTimeoutMs: 60_000,
+      pollSeconds: 1,
+      ...(overlapDelivery === undefined ? {} : { overlapDelivery }),
+      onOutcome: (o) => {
+        outcomes.push(o);
+        if (outcomes.length === count) shutdown.abort(new Error('done'));
+      },
+    },
+    shutdown.signal,
+  );
+  return { loop, outcomes };
+}
+
 async function until(what: string, check: () => boolean): Promise<void> {
   for (let i = 0; i < 400; i += 1) {
     if (check()) return;
@@ -197,8 +221,6 @@ describe('worker loop: the next request renders while the previous one delivers'
     await seedRequest(aws, 'overlap-1');
     await seedRequest(aws, 'overlap-2');
     store.gate('overlap-1');
-    const shutdown = new AbortController();
-    const outcomes: JobOutcome[] = [];
     const metrics = new RecordedMetrics();
     const deps = jobDeps(aws, journalEngine(journal, await squareImage(96, 64, 10)), dir, {
       requests: fixedRequests(store),
@@ -206,19 +228,7 @@ describe('worker loop: the next request renders while the previous one delivers'
     });
 
     // Act: the first request's upload opens only once the second has rendered.
-    const loop = runWorkerLoop(
-      deps,
-      {
-        idleTimeoutMs: 60_000,
-        pollSeconds: 1,
-        overlapDelivery: true,
-        onOutcome: (o) => {
-          outcomes.push(o);
-          if (outcomes.length === 2) shutdown.abort(new Error('done'));
-        },
-      },
-      shutdown.signal,
-    );
+    const { loop, outcomes } = runFor(deps, 2, true);
     await until('the second render', () => journal.includes('rendered overlap-2'));
     store.open('overlap-1');
     const exit = await loop;
@@ -258,26 +268,12 @@ describe('worker loop: the next request renders while the previous one delivers'
     for (const id of ['bound-1', 'bound-2', 'bound-3']) await seedRequest(aws, id);
     store.gate('bound-1');
     store.gate('bound-2');
-    const shutdown = new AbortController();
-    const outcomes: JobOutcome[] = [];
     const deps = jobDeps(aws, journalEngine(journal, await squareImage(96, 64, 10)), dir, {
       requests: fixedRequests(store),
     });
 
     // Act
-    const loop = runWorkerLoop(
-      deps,
-      {
-        idleTimeoutMs: 60_000,
-        pollSeconds: 1,
-        overlapDelivery: true,
-        onOutcome: (o) => {
-          outcomes.push(o);
-          if (outcomes.length === 3) shutdown.abort(new Error('done'));
-        },
-      },
-      shutdown.signal,
-    );
+    const { loop, outcomes } = runFor(deps, 3, true);
     await until('the second render', () => journal.includes('rendered bound-2'));
     // Give the loop every chance to take the third request too early.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -366,25 +362,12 @@ describe('worker loop: the next request renders while the previous one delivers'
     await seedRequest(aws, 'serial-1');
     await seedRequest(aws, 'serial-2');
     store.gate('serial-1');
-    const shutdown = new AbortController();
-    const outcomes: JobOutcome[] = [];
     const deps = jobDeps(aws, journalEngine(journal, await squareImage(96, 64, 10)), dir, {
       requests: fixedRequests(recording),
     });
 
     // Act
-    const loop = runWorkerLoop(
-      deps,
-      {
-        idleTimeoutMs: 60_000,
-        pollSeconds: 1,
-        onOutcome: (o) => {
-          outcomes.push(o);
-          if (outcomes.length === 2) shutdown.abort(new Error('done'));
-        },
-      },
-      shutdown.signal,
-    );
+    const { loop, outcomes } = runFor(deps, 2);
     await until('the first upload', () => journal.includes('delivering serial-1'));
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const heldBack = !journal.includes('render serial-2');
