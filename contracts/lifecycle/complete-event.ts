@@ -6,7 +6,7 @@
  */
 
 import { requestKeys } from '../keys.js';
-import type { ObjectStore } from '../ports.js';
+import type { ObjectStore, StatusStore } from '../ports.js';
 import { ResultSchema } from '../result.js';
 import { failureEvent, succeededEvent } from './completion-event.js';
 import { isTerminal, type StatusDocument } from './status.js';
@@ -18,6 +18,7 @@ import {
   readOutbox,
   type TerminalEventDeps,
 } from './terminal-event.js';
+import { succeedCommitted } from './transitions.js';
 
 export type CompletionOutcome =
   /** This call published it. */
@@ -82,4 +83,45 @@ export async function completeTerminalEvent(
     parameters: status.parameters,
   });
   return publishTerminalEvent(deps, event, { owner: options.owner, leaseMs });
+}
+
+export type CommittedOutcome =
+  /** result.json was committed: this call marked the request succeeded and sent its event. */
+  | 'succeeded'
+  /** result.json was committed, but the request moved on since (its holder is back, or it ended). */
+  | 'moved'
+  /** No result.json: the request's outcome was never decided. */
+  | 'none';
+
+/**
+ * A running request whose worker is gone (its lease lapsed) may have committed result.json before it
+ * died: its outcome is decided, `succeeded`, whatever path finds it (dead-letter, reconcile). Marks it
+ * so, only while it is still as `status` shows it, and publishes its succeeded event through the
+ * outbox. A path about to fail such a request calls this first.
+ */
+export async function finishCommittedResult(
+  deps: TerminalEventDeps & { bucket: string; statuses: StatusStore },
+  status: StatusDocument,
+  options: { owner: string; leaseMs?: number },
+): Promise<CommittedOutcome> {
+  const requestId = status.request_id;
+  const result = await readResult(deps.objects, requestId);
+  if (result === undefined) return 'none';
+  const unchanged = (current: StatusDocument) =>
+    current.state === 'running' && current.updated_at === status.updated_at;
+  const moved = await deps.statuses.update(
+    requestId,
+    succeedCommitted({ resultKey: requestKeys(requestId).result, now: deps.now(), only: unchanged }),
+  );
+  if (moved === undefined) return 'moved';
+  const event = succeededEvent({
+    bucket: deps.bucket,
+    result,
+    clientReference: status.client_reference ?? null,
+  });
+  await publishTerminalEvent(deps, event, {
+    owner: options.owner,
+    leaseMs: options.leaseMs ?? DEFAULT_OUTBOX_LEASE_MS,
+  });
+  return 'succeeded';
 }

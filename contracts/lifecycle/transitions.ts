@@ -10,7 +10,8 @@
  *               └──────────────fail────────────────> failed          reject ──> rejected
  *
  * A running request has one holder, the attempt whose lease it carries (`start`). Only the holder
- * renews, requeues, succeeds or fails it; any other path may fail it only once the lease lapsed.
+ * renews, requeues, succeeds or fails it; any other path may fail it only once the lease lapsed, or
+ * mark it succeeded then if its holder had committed result.json (`succeedCommitted`).
  */
 import type { ErrorInfo } from '../errors.js';
 import type { StatusDocument } from './status.js';
@@ -216,6 +217,29 @@ export function succeed(input: { token: string; resultKey: string; now: Date }):
           updated_at: iso(input.now),
         }
       : undefined;
+}
+
+/**
+ * running -> succeeded by another path than the holder (dead-letter, reconcile): its worker committed
+ * result.json, which decides the outcome, and died before marking it; its lease lapsed. Only when
+ * `only` (default: always) holds.
+ */
+export function succeedCommitted(input: {
+  resultKey: string;
+  now: Date;
+  only?: (current: StatusDocument) => boolean;
+}): Move {
+  return (current) => {
+    if (current.state !== 'running' || leaseLive(current, input.now)) return undefined;
+    if (input.only !== undefined && !input.only(current)) return undefined;
+    return {
+      ...withoutLease(current),
+      state: 'succeeded',
+      progress: { percent: 100, phase: 'done' },
+      result_key: input.resultKey,
+      updated_at: iso(input.now),
+    };
+  };
 }
 
 /**

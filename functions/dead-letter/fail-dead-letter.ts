@@ -1,22 +1,24 @@
 /**
  * A work message that reached the work DLQ: no worker finished it. The request becomes `failed` with
  * WORKER_CRASHED (a worker had taken it) or RETRIES_EXHAUSTED (none got far), and its one `failed`
- * event goes out through the outbox. A request that is already terminal is only logged.
+ * event goes out through the outbox; unless its last worker committed result.json before it died,
+ * which decided the outcome: then it becomes `succeeded`, with its succeeded event. A request that is
+ * already terminal is only logged.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { type ErrorInfo, RetriesExhaustedError, WorkerCrashedError } from '../../contracts/errors.js';
 import { REQUEST_ID_PATTERN } from '../../contracts/keys.js';
-import { completeTerminalEvent } from '../../contracts/lifecycle/complete-event.js';
+import { completeTerminalEvent, finishCommittedResult } from '../../contracts/lifecycle/complete-event.js';
 import { failureEvent } from '../../contracts/lifecycle/completion-event.js';
 import { isTerminal, type StatusDocument } from '../../contracts/lifecycle/status.js';
 import { publishTerminalEvent } from '../../contracts/lifecycle/terminal-event.js';
-import { fail } from '../../contracts/lifecycle/transitions.js';
+import { fail, leaseLive } from '../../contracts/lifecycle/transitions.js';
 import type { Manifest } from '../../contracts/manifest.js';
 import { METRIC_NAMES } from '../../contracts/metrics.js';
 import type { EventPublisher, ObjectStore, StatusStore } from '../../contracts/ports.js';
 import { WorkMessageSchema } from '../../contracts/work-message.js';
-import { countMetric, requestLogger } from '../observability.js';
+import { countMetric, countRequestMetric, requestLogger } from '../observability.js';
 
 export interface DeadLetterDeps {
   bucket: string;
@@ -37,7 +39,7 @@ export interface DeadLetter {
   attemptId: string;
 }
 
-export type DeadLetterResult = 'failed' | 'already-terminal' | 'held' | 'unreadable';
+export type DeadLetterResult = 'failed' | 'succeeded' | 'already-terminal' | 'held' | 'unreadable';
 
 /** A terminal status on the dead-letter path: its event must still go out if it did not. */
 const COMPLETION_GRACE_MS = 30_000;
@@ -129,6 +131,21 @@ export async function failDeadLetter(deps: DeadLetterDeps, letter: DeadLetter): 
   }
   const { status: current } = before;
   if (isTerminal(current.state)) return finishTerminal(deps, current, letter);
+  // A worker that committed result.json decided the outcome before it died: succeeded, not failed.
+  if (current.state === 'running' && !leaseLive(current, deps.now())) {
+    const committed = await finishCommittedResult(deps, current, {
+      owner: letter.attemptId,
+      leaseMs: deps.leaseMs,
+    });
+    if (committed === 'succeeded') {
+      countRequestMetric(deps.metrics, METRIC_NAMES.requestsSucceeded, requestId);
+      log.warn('request succeeded from the dead-letter queue: its worker had committed result.json', {
+        worker_id: current.worker_id,
+      });
+      return 'succeeded';
+    }
+    if (committed === 'moved') return failDeadLetter(deps, letter);
+  }
   // The code depends on how far the request got; a request that moved on since is left to the next delivery.
   const error = deadLetterError(current);
   const updated = await deps.statuses.update(

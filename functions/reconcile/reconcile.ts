@@ -6,7 +6,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { type ErrorInfo, HeartbeatLostError, WorkLostError } from '../../contracts/errors.js';
 import { parseRequestsKey, REQUESTS_PREFIX } from '../../contracts/keys.js';
-import { completeTerminalEvent } from '../../contracts/lifecycle/complete-event.js';
+import { completeTerminalEvent, finishCommittedResult } from '../../contracts/lifecycle/complete-event.js';
 import { failureEvent } from '../../contracts/lifecycle/completion-event.js';
 import { isTerminal, type StatusDocument } from '../../contracts/lifecycle/status.js';
 import { publishTerminalEvent } from '../../contracts/lifecycle/terminal-event.js';
@@ -21,7 +21,7 @@ import type {
   WorkQueue,
 } from '../../contracts/ports.js';
 import { type ScaleDecision, scaleWorkers } from '../dispatch/scale-workers.js';
-import { addMetric, countMetric, requestLogger } from '../observability.js';
+import { addMetric, countMetric, countRequestMetric, requestLogger } from '../observability.js';
 
 export interface ReconcileDeps {
   bucket: string;
@@ -106,6 +106,22 @@ async function failSilentRequest(deps: ReconcileDeps, status: StatusDocument): P
     `the worker of request ${requestId} stopped sending heartbeats ${Math.round(silentMs / 1000)} s ago; the limit is ${deps.requestTimeoutMs / 1000} s`,
     { details: { worker_id: status.worker_id ?? null, last_heartbeat: status.heartbeat_at ?? null } },
   ).toInfo();
+  // A worker that committed result.json decided the outcome before it went silent: succeeded.
+  const committed = await finishCommittedResult(deps, status, {
+    owner: RECONCILE_OWNER,
+    leaseMs: deps.leaseMs,
+  });
+  if (committed === 'succeeded') {
+    countRequestMetric(deps.metrics, METRIC_NAMES.requestsSucceeded, requestId);
+    requestLogger(deps.logger, requestId).warn(
+      'request succeeded: its silent worker had committed result.json',
+      {
+        worker_id: status.worker_id,
+      },
+    );
+    return true;
+  }
+  if (committed === 'moved') return false;
   // Only if the worker is still silent: one that woke up meanwhile wins.
   const stillSilent = (current: StatusDocument) =>
     current.state === 'running' && lastSignOfLife(current) === lastSignOfLife(status);

@@ -614,6 +614,22 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   }
 }
 
+/**
+ * The short drill of `npm test`: every fault kind once (seed 20261124), 2 workers, printed. `npm test`
+ * runs it with overlapped delivery off and on.
+ */
+export async function runShortDrill(overlapDelivery: boolean): Promise<DrillReport> {
+  const report = await runDrill({
+    requests: Object.keys(REQUEST_FAULTS).length,
+    seed: 20261124,
+    workers: 2,
+    timeoutMs: 8 * 60_000,
+    overlapDelivery,
+  });
+  console.log(formatReport(report));
+  return report;
+}
+
 export function formatReport(report: DrillReport): string {
   const lines = [
     `chaos drill: seed ${report.seed}, ${report.requests} requests, ${report.workers} workers, overlapped delivery ${report.overlapDelivery ? 'on' : 'off'}, ${(report.durationMs / 1000).toFixed(0)} s`,

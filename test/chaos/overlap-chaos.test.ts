@@ -7,22 +7,12 @@
  * documented window explains it: the same body, and a kill inside the request's marker window.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type DrillReport, formatReport, runDrill } from './chaos-drill.js';
-import { REQUEST_FAULTS } from './chaos-plan.js';
-
-const SEED = 20261124;
+import { type DrillReport, runShortDrill } from './chaos-drill.js';
 
 let report: DrillReport;
 
 beforeAll(async () => {
-  report = await runDrill({
-    requests: Object.keys(REQUEST_FAULTS).length,
-    seed: SEED,
-    workers: 2,
-    timeoutMs: 8 * 60_000,
-    overlapDelivery: true,
-  });
-  console.log(formatReport(report));
+  report = await runShortDrill(true);
 }, 10 * 60_000);
 
 describe('pipeline under faults, with overlapped delivery', () => {

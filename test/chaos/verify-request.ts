@@ -24,7 +24,7 @@ export interface RequestVerdict extends PlannedRequest {
 }
 
 /** How a request ends when kills, its own and others', used up its receives: dead-letter or reconcile. */
-const CRASH_CODES = ['WORKER_CRASHED', 'HEARTBEAT_LOST'];
+const CRASH_CODES = ['WORKER_CRASHED', 'HEARTBEAT_LOST', 'RETRIES_EXHAUSTED'];
 
 async function checkOutputs(stack: LocalStack, event: CompletionEvent, problems: string[]): Promise<void> {
   const keys = requestKeys(event.request_id);

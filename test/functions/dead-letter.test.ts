@@ -1,8 +1,11 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { requestKeys } from '../../contracts/keys.js';
+import { WorkMessageSchema } from '../../contracts/work-message.js';
 import type { DeadLetterDeps } from '../../functions/dead-letter/fail-dead-letter.js';
 import { processDeadLetters } from '../../functions/dead-letter/process-dead-letters.js';
 import { processIntake } from '../../functions/dispatch/process-intake.js';
+import { buildResult } from '../../gpu-container/worker/job/build-result.js';
 import { type BatchFake, fakeBatch } from '../../local/testkit/batch-fake.js';
 import { crashUntilDeadLettered, drainQueue, receiveAll } from '../../local/testkit/queues.js';
 import { putRequest } from '../../local/testkit/requests.js';
@@ -95,6 +98,74 @@ describe('dead-letter', () => {
       state: 'failed',
       error: { code: 'WORKER_CRASHED' },
     });
+  });
+
+  it('marks succeeded, with one succeeded event, a request whose dead worker had committed result.json', async () => {
+    // Prepare: the last worker wrote result.json, then died before marking the request succeeded.
+    const id = await dispatched();
+    const lapsed = new Date(Date.now() - 1_000).toISOString();
+    await emulator.statuses.update(id, (current) => ({
+      ...current,
+      state: 'running',
+      attempt: 2,
+      worker_id: 'w-1',
+      lease: { token: 'dead-attempt', holder: 'w-1', expires_at: lapsed },
+    }));
+    const letters = await deadLetters();
+    const work = WorkMessageSchema.parse(JSON.parse(letters[0]?.body ?? ''));
+    const keys = requestKeys(id);
+    const result = buildResult({
+      work,
+      engine: 'preview',
+      workflow: null,
+      frameKeys: Array.from({ length: work.geometry.frames }, (_, i) => keys.frame(i + 1)),
+      videoBytes: undefined,
+      timingsMs: { queued: 10, provision: 0, inference: 900, upload: 80, total: 1000 },
+      gpuSeconds: 0.99,
+      createdAt: new Date(),
+    });
+    await emulator.objects.put(keys.result, JSON.stringify(result), { contentType: 'application/json' });
+
+    // Act: the letter arrives twice, as SQS may deliver it.
+    const first = await processDeadLetters(deadLetterDeps(), sqsEvent(...letters));
+    const second = await processDeadLetters(deadLetterDeps(), sqsEvent(...letters));
+
+    // Assess
+    expect([...first.batchItemFailures, ...second.batchItemFailures]).toEqual([]);
+    const published = await eventsFor(id);
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({
+      type: 'heritage.request.succeeded',
+      status: 'succeeded',
+      client_reference: `ref-${id}`,
+      frames: { count: work.geometry.frames },
+      gpu_seconds: 0.99,
+    });
+    const status = (await emulator.statuses.read(id))?.status;
+    expect(status).toMatchObject({ state: 'succeeded', result_key: keys.result });
+    expect(status?.lease).toBeUndefined();
+  });
+
+  it('leaves a request whose worker committed result.json but still holds its lease to that worker', async () => {
+    // Prepare
+    const id = await dispatched();
+    const live = new Date(Date.now() + 60_000).toISOString();
+    await emulator.statuses.update(id, (current) => ({
+      ...current,
+      state: 'running',
+      attempt: 2,
+      worker_id: 'w-1',
+      lease: { token: 'live-attempt', holder: 'w-1', expires_at: live },
+    }));
+    const letters = await deadLetters();
+    await emulator.objects.put(requestKeys(id).result, '{"version":1}', { contentType: 'application/json' });
+
+    // Act
+    await processDeadLetters(deadLetterDeps(), sqsEvent(...letters));
+
+    // Assess
+    expect(await eventsFor(id)).toEqual([]);
+    expect((await emulator.statuses.read(id))?.status.state).toBe('running');
   });
 
   it('fails a request no worker ever started with RETRIES_EXHAUSTED', async () => {

@@ -1,6 +1,8 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { requestKeys } from '../../contracts/keys.js';
 import type { StatusDocument } from '../../contracts/lifecycle/status.js';
+import { type Result, ResultSchema } from '../../contracts/result.js';
 import { handleReconcileEvent } from '../../functions/reconcile/handle-reconcile-event.js';
 import type { ReconcileDeps, ScanCursor } from '../../functions/reconcile/reconcile.js';
 import { type BatchFake, fakeBatch } from '../../local/testkit/batch-fake.js';
@@ -169,6 +171,54 @@ describe('reconcile', () => {
     });
     expect((await emulator.statuses.read('silent-1'))?.status.state).toBe('failed');
     expect((await emulator.statuses.read('alive-1'))?.status.state).toBe('running');
+  });
+
+  it('marks succeeded, with one succeeded event, a silent request whose worker had committed result.json', async () => {
+    // Prepare: the worker wrote result.json (every frame was out), then went silent before marking it.
+    await runningRequest('committed-1', TIMEOUT_MS + 1_000);
+    const keys = requestKeys('committed-1');
+    const result: Result = ResultSchema.parse({
+      version: 1,
+      request_id: 'committed-1',
+      engine: 'preview',
+      workflow: null,
+      frames: {
+        prefix: keys.framesPrefix,
+        count: 2,
+        width: 64,
+        height: 48,
+        fps: 32,
+        format: 'png',
+        keys: [keys.frame(1), keys.frame(2)],
+      },
+      video: null,
+      parameters: { steps: 8, resolution: 480, frame_length: 17, seed: 5, interpolation: 2 },
+      timings_ms: { queued: 1, provision: 0, inference: 2, upload: 3, total: 6 },
+      gpu_seconds: 0.005,
+      created_at: NOW.toISOString(),
+    });
+    await emulator.objects.put(keys.result, JSON.stringify(result), { contentType: 'application/json' });
+
+    // Act
+    const first = await handleReconcileEvent(reconcileDeps(), scheduled());
+    const second = await handleReconcileEvent(reconcileDeps(), scheduled());
+
+    // Assess
+    expect(first).toMatchObject({ report: { heartbeatsLost: ['committed-1'] } });
+    expect(second).toMatchObject({ report: { heartbeatsLost: [] } });
+    const published = await events.drain();
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({
+      request_id: 'committed-1',
+      status: 'succeeded',
+      client_reference: 'ref-committed-1',
+      frames: { count: 2 },
+      gpu_seconds: 0.005,
+    });
+    expect((await emulator.statuses.read('committed-1'))?.status).toMatchObject({
+      state: 'succeeded',
+      result_key: keys.result,
+    });
   });
 
   it('leaves a silent request alone while its worker’s lease is live', async () => {
