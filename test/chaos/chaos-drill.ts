@@ -28,6 +28,7 @@ import {
 import { type PlannedRequest, planDrill, REQUEST_FAULTS, type RequestFault } from './chaos-plan.js';
 import {
   collateralVictims,
+  lostReceives,
   type MarkWindow,
   readJournal,
   secondEventExcused,
@@ -78,6 +79,12 @@ export interface DrillReport {
   /** Every EMF record the run wrote: the in-process functions' and every worker's, as CloudWatch would get them. */
   metrics: EmfRecord[];
 }
+
+/** Receives of a work message before the work DLQ takes it. */
+const DRILL_MAX_RECEIVES = 3;
+
+/** How dead-letter ends a request whose receives ran out. */
+const DEAD_LETTER_CODES = ['WORKER_CRASHED', 'RETRIES_EXHAUSTED'];
 
 /** The work queue's visibility in the drill: a killed worker's request comes back after this. */
 const DRILL_VISIBILITY_SECONDS = 10;
@@ -482,7 +489,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     requestTimeoutSeconds: 300,
     // A killed worker's request comes back after this; heartbeats renew it three times per window.
     workVisibilitySeconds: DRILL_VISIBILITY_SECONDS,
-    maxReceiveCount: 3,
+    maxReceiveCount: DRILL_MAX_RECEIVES,
     reconcileIntervalSeconds: 2,
     workDir,
     functionMetrics: true,
@@ -568,9 +575,12 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     const verdicts: RequestVerdict[] = [];
     for (const [i, planned] of plan.entries()) {
       const hitBy = victims.get(planned.requestId) ?? [];
-      const collateral = hitBy.length;
       const published = events.get(planned.requestId) ?? [];
       const terminal = published.filter((event) => event.type !== UPLOAD_REJECTED_TYPE);
+      const deadLettered = terminal.some((event) => DEAD_LETTER_CODES.includes(event.error?.code ?? ''));
+      const collateral =
+        hitBy.length +
+        (deadLettered ? lostReceives(planned.requestId, journals.values(), DRILL_MAX_RECEIVES) : 0);
       const excused = secondEventExcused(
         terminal.map((event) => JSON.stringify(event)),
         hitBy,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collateralVictims, readJournal, secondEventExcused } from './collateral.js';
+import { collateralVictims, lostReceives, readJournal, secondEventExcused } from './collateral.js';
 
 const line = (message: string, requestId: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ level: 'INFO', message, request_id: requestId, ...extra });
@@ -21,7 +21,12 @@ describe('collateral victims of a kill', () => {
     const victims = collateralVictims([kill], new Map([['w1', journal]]));
 
     // Assess
-    expect(journal).toEqual({ inFlightAtEnd: ['target', 'beside'], released: [], overlappedTakes: 1 });
+    expect(journal).toMatchObject({ inFlightAtEnd: ['target', 'beside'], released: [], overlappedTakes: 1 });
+    expect([...journal.takes]).toEqual([
+      ['done-1', 1],
+      ['target', 1],
+      ['beside', 1],
+    ]);
     expect([...victims]).toEqual([['beside', [kill]]]);
   });
 
@@ -70,5 +75,19 @@ describe('collateral victims of a kill', () => {
     expect(secondEventExcused([body, body], [], window)).toBe(false);
     expect(secondEventExcused([body, body, body], [kill], window)).toBe(false);
     expect(secondEventExcused([body], [kill], window)).toBe(false);
+  });
+
+  it('counts the receives of a request that no worker logged, against the receive limit', () => {
+    // Prepare: two workers each took the request once; the third receive went to a poll a kill ended.
+    const journals = [
+      readJournal([line('request taken', 'r'), line('request taken', 'other')]),
+      readJournal([line('request taken', 'r'), line('request left', 'r', { outcome: 'lost' })]),
+    ];
+
+    // Act and assess
+    expect(lostReceives('r', journals, 3)).toBe(1);
+    expect(lostReceives('other', journals, 3)).toBe(2);
+    expect(lostReceives('r', journals, 2)).toBe(0);
+    expect(lostReceives('never-taken', [], 3)).toBe(3);
   });
 });

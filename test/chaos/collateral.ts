@@ -12,12 +12,15 @@ export interface WorkerJournal {
   released: string[];
   /** Takes made while another request of the same worker was still in flight. */
   overlappedTakes: number;
+  /** How often this worker took each request. */
+  takes: Map<string, number>;
 }
 
 /** A worker's journal from its log lines (JSON records; anything else is skipped). */
 export function readJournal(lines: string[]): WorkerJournal {
   const inFlight = new Map<string, number>();
   const released: string[] = [];
+  const takes = new Map<string, number>();
   let overlappedTakes = 0;
   for (const line of lines) {
     let record: { message?: unknown; request_id?: unknown; outcome?: unknown };
@@ -31,6 +34,7 @@ export function readJournal(lines: string[]): WorkerJournal {
     if (record.message === 'request taken') {
       if ([...inFlight.values()].some((count) => count > 0)) overlappedTakes += 1;
       inFlight.set(id, (inFlight.get(id) ?? 0) + 1);
+      takes.set(id, (takes.get(id) ?? 0) + 1);
     }
     if (record.message === 'request left') {
       inFlight.set(id, (inFlight.get(id) ?? 0) - 1);
@@ -38,7 +42,23 @@ export function readJournal(lines: string[]): WorkerJournal {
     }
   }
   const inFlightAtEnd = [...inFlight].filter(([, count]) => count > 0).map(([id]) => id);
-  return { inFlightAtEnd, released, overlappedTakes };
+  return { inFlightAtEnd, released, overlappedTakes, takes };
+}
+
+/**
+ * Receives of a request that no worker logged: a worker SIGKILLed while its long poll was in flight
+ * had the message counted as received and never saw it. With overlap a worker polls while it delivers,
+ * so a kill aimed at its delivering request lands in a poll too. Counted for a request that the work
+ * DLQ ended (its receives ran out): `maxReceives` less the takes every worker logged.
+ */
+export function lostReceives(
+  requestId: string,
+  journals: Iterable<WorkerJournal>,
+  maxReceives: number,
+): number {
+  let taken = 0;
+  for (const journal of journals) taken += journal.takes.get(requestId) ?? 0;
+  return Math.max(0, maxReceives - taken);
 }
 
 /** The kills aimed at another request that ended an attempt of each request. */

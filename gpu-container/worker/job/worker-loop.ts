@@ -101,7 +101,14 @@ export async function runWorkerLoop(
     if (shutdown.aborted) {
       // A poll in flight may still deliver a message: hand it straight back.
       const late = await receiving.catch(() => undefined);
-      if (late !== undefined) await queue.release(late.receiptHandle);
+      if (late !== undefined) {
+        // Taken and handed back at once: the message counts one more receive, so the log says so.
+        const requestId = requestIdOf(late.body);
+        const lateLog = requestId === undefined ? log : log.forRequest(requestId);
+        lateLog.info('request taken', { message_id: late.id, receive_count: late.receiveCount });
+        await queue.release(late.receiptHandle);
+        lateLog.info('request left', { message_id: late.id, outcome: 'released' });
+      }
       break;
     }
     if (message === undefined) {
