@@ -7,7 +7,7 @@
 
 import { requestKeys } from '../keys.js';
 import type { ObjectStore, StatusStore } from '../ports.js';
-import { ResultSchema } from '../result.js';
+import { type Result, ResultSchema } from '../result.js';
 import { failureEvent, succeededEvent } from './completion-event.js';
 import { isTerminal, type StatusDocument } from './status.js';
 import {
@@ -36,7 +36,11 @@ export interface CompleteEventOptions {
   graceMs: number;
 }
 
-async function readResult(objects: ObjectStore, requestId: string) {
+/** A request's committed result.json, or undefined when there is none (or it is not one). */
+export async function readCommittedResult(
+  objects: ObjectStore,
+  requestId: string,
+): Promise<Result | undefined> {
   const object = await objects.get(requestKeys(requestId).result);
   if (object === undefined) return undefined;
   const parsed = ResultSchema.safeParse(JSON.parse(new TextDecoder().decode(object.body)));
@@ -61,7 +65,7 @@ export async function completeTerminalEvent(
   }
   if (now - Date.parse(status.updated_at) < options.graceMs) return 'pending';
   if (status.state === 'succeeded') {
-    const result = await readResult(deps.objects, requestId);
+    const result = await readCommittedResult(deps.objects, requestId);
     if (result === undefined) return 'missing-result';
     const event = succeededEvent({
       bucket: deps.bucket,
@@ -105,7 +109,7 @@ export async function finishCommittedResult(
   options: { owner: string; leaseMs?: number },
 ): Promise<CommittedOutcome> {
   const requestId = status.request_id;
-  const result = await readResult(deps.objects, requestId);
+  const result = await readCommittedResult(deps.objects, requestId);
   if (result === undefined) return 'none';
   const unchanged = (current: StatusDocument) =>
     current.state === 'running' && current.updated_at === status.updated_at;

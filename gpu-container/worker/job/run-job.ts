@@ -12,10 +12,11 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OutputMismatchError } from '../../../contracts/errors.js';
 import { requestKeys } from '../../../contracts/keys.js';
+import { readCommittedResult } from '../../../contracts/lifecycle/complete-event.js';
 import { isTerminal } from '../../../contracts/lifecycle/status.js';
 import { start } from '../../../contracts/lifecycle/transitions.js';
-import type { ObjectStore, ReceivedMessage } from '../../../contracts/ports.js';
-import { type Result, ResultSchema } from '../../../contracts/result.js';
+import type { ReceivedMessage } from '../../../contracts/ports.js';
+import type { Result } from '../../../contracts/result.js';
 import { type WorkMessage, WorkMessageSchema } from '../../../contracts/work-message.js';
 import type { EngineJob } from '../engines/engine.js';
 import { describeError } from '../log.js';
@@ -54,13 +55,6 @@ function parseWork(body: string): WorkMessage | undefined {
   } catch {
     return undefined;
   }
-}
-
-async function readResult(store: ObjectStore, key: string): Promise<Result | undefined> {
-  const object = await store.get(key);
-  if (object === undefined) return undefined;
-  const parsed = ResultSchema.safeParse(JSON.parse(new TextDecoder().decode(object.body)));
-  return parsed.success ? parsed.data : undefined;
 }
 
 export interface JobContext {
@@ -134,7 +128,7 @@ export async function runJob(
     started.status.lease.expires_at,
     deps.leaseMarginMs ?? DEFAULT_LEASE_MARGIN_MS,
   );
-  const committed = await readResult(store, keys.result);
+  const committed = await readCommittedResult(store, requestId);
   if (committed !== undefined) {
     log.info('result.json exists; finishing without rendering again', { request_id: requestId });
     lease.dispose();

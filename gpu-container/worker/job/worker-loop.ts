@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TransientError } from '../../../contracts/errors.js';
 import type { ReceivedMessage } from '../../../contracts/ports.js';
-import { describeError } from '../log.js';
+import { describeError, type WorkerLog } from '../log.js';
 import type { JobOutcome, RunJobDeps } from './job-deps.js';
 import { runJob } from './run-job.js';
 
@@ -103,8 +103,7 @@ export async function runWorkerLoop(
       const late = await receiving.catch(() => undefined);
       if (late !== undefined) {
         // Taken and handed back at once: the message counts one more receive, so the log says so.
-        const requestId = requestIdOf(late.body);
-        const lateLog = requestId === undefined ? log : log.forRequest(requestId);
+        const lateLog = logForMessage(log, late.body);
         lateLog.info('request taken', { message_id: late.id, receive_count: late.receiveCount });
         await queue.release(late.receiptHandle);
         lateLog.info('request left', { message_id: late.id, outcome: 'released' });
@@ -177,8 +176,7 @@ function startJob(
   };
   // Every take and every end is a line, so that a request's story (docs/observability.md) and a
   // crash's victims (the chaos drill) read straight from the log.
-  const requestId = requestIdOf(message.body);
-  const log = requestId === undefined ? deps.log : deps.log.forRequest(requestId);
+  const log = logForMessage(deps.log, message.body);
   log.info('request taken', { message_id: message.id, receive_count: message.receiveCount });
   const done = (async () => {
     try {
@@ -201,12 +199,12 @@ function startJob(
   return { gpuFree, done };
 }
 
-/** The request a work message names, for a log line about a job that ended in an exception. */
-function requestIdOf(body: string): string | undefined {
+/** A log naming the request a work message names, if it names one (a poison body may not). */
+function logForMessage(log: WorkerLog, body: string): WorkerLog {
   try {
     const id = (JSON.parse(body) as { request_id?: unknown }).request_id;
-    return typeof id === 'string' ? id : undefined;
+    return typeof id === 'string' ? log.forRequest(id) : log;
   } catch {
-    return undefined;
+    return log;
   }
 }
