@@ -216,7 +216,7 @@ export async function runJob(
     timings.total = decidedAt - Date.parse(work.enqueued_at);
     timings.worker = decidedAt - startedAt;
     Object.assign(timings, output.timingsMs ?? {});
-    const gpuSeconds = gpuHeldSeconds(startedAt, gpuReleasedAt);
+    const gpuSeconds = gpuHeldSeconds(startedAt, gpuReleasedAt ?? decidedAt);
     result = buildResult({
       work,
       engine: engine.name,
